@@ -1,0 +1,158 @@
+"""The command line: parse, call the library, report. Nothing imports this module."""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cleaner.blocks import CleanerError
+
+app = typer.Typer(no_args_is_help=True, pretty_exceptions_show_locals=False, add_completion=False,
+                  help="Turn scraped news text into clean article bodies.")
+ModelOption = Annotated[Path, typer.Option("--model", "-m", envvar="CLEANER_MODEL",
+                                           help="Model file (its .json manifest sits beside it).")]
+DEFAULT_MODEL_PATH = Path(__file__).resolve().parent.parent / "models" / "cleaner.joblib"
+DEFAULT_CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus"
+
+
+def fail(error: CleanerError) -> None:
+    """Print one error line on stderr."""
+    typer.echo(f"cleaner: {error}", err=True)
+
+
+def load_or_exit(path: Path):  # type: ignore[no-untyped-def]  # LinearBlockModel, imported lazily
+    """Return the loaded model, or exit 1 with the reason on one line."""
+    from cleaner.model import load_model
+
+    try:
+        return load_model(path)
+    except CleanerError as error:
+        fail(error)
+        raise typer.Exit(1) from None
+
+
+def summary_line(source: str, blocks: int, removed: Counter[str]) -> str:
+    """Return the one-line summary of one cleaned input."""
+    kinds = ", ".join(f"{label} {n}" for label, n in sorted(removed.items()))
+    return f"{source}: {blocks} blocks, {sum(removed.values())} removed" + (
+        f" ({kinds})" if kinds else "")
+
+
+@app.command()
+def clean(
+    inputs: Annotated[list[str] | None, typer.Argument(help="Files, directories or - (stdin).")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Output file or directory.")] = None,
+    removed: Annotated[Path | None, typer.Option(help="Write one JSON line per removed block here.")] = None,
+    output_format: Annotated[str, typer.Option("--format", help="text or jsonl.")] = "text",
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary lines on stderr.")] = False,
+    model_path: ModelOption = DEFAULT_MODEL_PATH,
+) -> None:
+    """Clean scraped articles: keep the article's own lines, drop the noise.
+
+    Example: cleaner clean raw/ -o clean/ --removed removed.jsonl
+    """
+    from cleaner.io import clean_sources, expand_inputs, plan_outputs
+
+    if output_format not in ("text", "jsonl"):
+        raise typer.BadParameter("must be 'text' or 'jsonl'", param_hint="--format")
+    sources = list(expand_inputs(inputs or ["-"]))
+    try:
+        plan = plan_outputs(sources, output, output_format, several=len(inputs or []) > 1)
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="-o") from None
+    model = load_or_exit(model_path)
+    failures = clean_sources(plan, model, removed, output_format,
+                             report=None if quiet else lambda line: typer.echo(line, err=True),
+                             on_error=fail, summarize=summary_line)
+    raise typer.Exit(1 if failures else 0)
+
+
+def main() -> None:
+    """Run the command line."""
+    app()
+
+
+@app.command()
+def train(
+    fixture_paths: Annotated[list[Path] | None, typer.Argument(help="Fixture files or directories.")] = None,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Model file to write.")] = DEFAULT_MODEL_PATH,
+    corpus: Annotated[Path, typer.Option(envvar="CLEANER_CORPUS", help="Shared corpus, used when present.")] = DEFAULT_CORPUS,
+    corpus_labels: Annotated[Path, typer.Option(help="Labels of corpus articles (*.jsonl).")] = Path("fixtures/corpus/fakenewsnet"),
+    estimator: Annotated[str, typer.Option(help="Estimator to fit (see --compare).")] = "logreg-C4",
+    compare: Annotated[bool, typer.Option(help="Cross-validate every candidate estimator, save nothing.")] = False,
+) -> None:
+    """Train the block classifier, print grouped cross-validation scores, save model + manifest.
+
+    Example: cleaner train fixtures/train -o models/cleaner.joblib
+    """
+    from cleaner.evaluate import format_report, score
+    from cleaner.model import (CANDIDATES, gather_training_data, labels_of,
+                               out_of_fold_probabilities, train_and_save, tune_keep_threshold)
+
+    try:
+        items, inventory = gather_training_data(fixture_paths or [Path("fixtures/train")],
+                                                corpus_labels, corpus)
+    except CleanerError as error:
+        fail(error)
+        raise typer.Exit(1) from None
+    typer.echo(f"training on {inventory['documents']} documents, {inventory['blocks']} blocks, "
+               f"{inventory['sites']} sites", err=True)
+    if compare:
+        for name in CANDIDATES:
+            probabilities = out_of_fold_probabilities(items, name)
+            threshold = tune_keep_threshold(items, probabilities)
+            report = score(name, [i.labels for i in items], labels_of(probabilities, threshold))
+            typer.echo(f"{name}: threshold {threshold:.3f} content kept {report.content_kept:.4f} "
+                       f"noise removed {report.noise_removed:.4f}")
+        return
+    manifest, report = train_and_save(items, inventory, output, estimator)
+    typer.echo(format_report(report))
+    typer.echo(f"wrote {output} (keep threshold {manifest['keep_threshold']:.3f})")
+
+
+@app.command()
+def evaluate(
+    fixture_paths: Annotated[list[Path] | None, typer.Argument(help="Held-out fixture files or directories.")] = None,
+    model_path: ModelOption = DEFAULT_MODEL_PATH,
+    corpus: Annotated[Path, typer.Option(envvar="CLEANER_CORPUS", help="Shared corpus: fundus pages are scored when present.")] = DEFAULT_CORPUS,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the reports as JSON.")] = False,
+    baselines: Annotated[bool, typer.Option(help="Also score keep-everything and C4 line rules.")] = True,
+    check: Annotated[bool, typer.Option(help="Exit 1 when a score is below its floor.")] = False,
+    floors: Annotated[Path, typer.Option(help="Floors for --check.")] = Path("fixtures/eval/floors.json"),
+    update: Annotated[bool, typer.Option(help="Raise the floors to today's scores.")] = False,
+    allow_regression: Annotated[bool, typer.Option(help="With --update, allow lower floors.")] = False,
+) -> None:
+    """Score the model on held-out data: per-label P/R/F1, confusion, content kept, noise removed.
+
+    Example: cleaner evaluate fixtures/eval --check
+    """
+    import json
+
+    from cleaner.evaluate import (check_floors, evaluation_sets, format_report, score_sets,
+                                  update_floors)
+
+    model = load_or_exit(model_path)
+    try:
+        sets = evaluation_sets(fixture_paths or [Path("fixtures/eval")], corpus)
+    except CleanerError as error:
+        fail(error)
+        raise typer.Exit(1) from None
+    reports = score_sets(sets, model, baselines)
+    if as_json:
+        typer.echo(json.dumps([r.as_dict() for r in reports], indent=2))
+    else:
+        typer.echo("\n\n".join(format_report(r) for r in reports))
+    if update:
+        lowered = update_floors(reports, floors, allow_regression)
+        if lowered:
+            typer.echo(f"cleaner: {floors}: would lower {', '.join(lowered)}; "
+                       "pass --allow-regression to accept", err=True)
+            raise typer.Exit(1)
+    if check:
+        verdicts = check_floors(reports, floors)
+        typer.echo("\n".join(line for line, _ in verdicts), err=True)
+        raise typer.Exit(0 if all(ok for _, ok in verdicts) else 1)

@@ -1,0 +1,222 @@
+"""Scores and reports: per-label precision/recall/F1, confusion, and what an archivist keeps."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from cleaner.blocks import KEPT_LABELS, Label
+
+if TYPE_CHECKING:
+    from cleaner.fixtures import Labeled
+    from cleaner.model import LinearBlockModel
+
+LABELS = tuple(Label)
+
+
+@dataclass(frozen=True, slots=True)
+class LabelScore:
+    """Precision, recall and F1 of one label, with its gold count."""
+
+    precision: float
+    recall: float
+    f1: float
+    support: int
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """How predicted labels compare with gold labels over a set of documents."""
+
+    name: str
+    per_label: dict[str, LabelScore]
+    confusion: list[list[int]]
+    content_kept: float
+    noise_removed: float
+    documents: int
+    blocks: int
+    documents_perfect: float
+    extra: dict[str, float] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, object]:
+        """Return the report as plain JSON-ready data."""
+        return {
+            "name": self.name, "documents": self.documents, "blocks": self.blocks,
+            "content_kept": round(self.content_kept, 5),
+            "noise_removed": round(self.noise_removed, 5),
+            "documents_perfect": round(self.documents_perfect, 5),
+            "per_label": {k: {"precision": round(v.precision, 4), "recall": round(v.recall, 4),
+                              "f1": round(v.f1, 4), "support": v.support}
+                          for k, v in self.per_label.items()},
+            "confusion": {"labels": [label.value for label in LABELS], "rows": self.confusion},
+            **{k: round(v, 5) for k, v in self.extra.items()},
+        }
+
+
+def score(name: str, gold: Sequence[Sequence[Label]], predicted: Sequence[Sequence[Label]]) -> Report:
+    """Return the report comparing predicted with gold labels, document by document."""
+    flat_gold = [label for doc in gold for label in doc]
+    flat_pred = [label for doc in predicted for label in doc]
+    index = {label: i for i, label in enumerate(LABELS)}
+    confusion = np.zeros((len(LABELS), len(LABELS)), dtype=np.int64)
+    for g, p in zip(flat_gold, flat_pred, strict=True):
+        confusion[index[g], index[p]] += 1
+    gold_kept = np.array([g in KEPT_LABELS for g in flat_gold])
+    pred_kept = np.array([p in KEPT_LABELS for p in flat_pred])
+    perfect = [all((g in KEPT_LABELS) == (p in KEPT_LABELS) for g, p in zip(gd, pd, strict=True))
+               for gd, pd in zip(gold, predicted, strict=True)]
+    return Report(
+        name=name,
+        per_label=per_label_scores(confusion),
+        confusion=confusion.tolist(),
+        content_kept=share(pred_kept[gold_kept]),
+        noise_removed=share(~pred_kept[~gold_kept]),
+        documents=len(gold),
+        blocks=len(flat_gold),
+        documents_perfect=share(np.array(perfect)),
+    )
+
+
+def share(mask: np.ndarray) -> float:
+    """Return the fraction of True in `mask` (1.0 when empty: nothing to get wrong)."""
+    return float(mask.mean()) if mask.size else 1.0
+
+
+def per_label_scores(confusion: np.ndarray) -> dict[str, LabelScore]:
+    """Return precision, recall and F1 of every label that occurs in gold or predictions."""
+    scores = {}
+    for i, label in enumerate(LABELS):
+        true_pos = confusion[i, i]
+        predicted = confusion[:, i].sum()
+        support = confusion[i, :].sum()
+        if not predicted and not support:
+            continue
+        precision = true_pos / predicted if predicted else 0.0
+        recall = true_pos / support if support else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        scores[label.value] = LabelScore(float(precision), float(recall), float(f1), int(support))
+    return scores
+
+
+def format_report(report: Report) -> str:
+    """Return the report as an aligned text table for a terminal."""
+    lines = [f"{report.name}: {report.documents} documents, {report.blocks} blocks",
+             f"  content kept   {report.content_kept:.4f}",
+             f"  noise removed  {report.noise_removed:.4f}",
+             f"  docs perfect   {report.documents_perfect:.4f}"]
+    lines += [f"  {k:<14} {v:.4f}" for k, v in report.extra.items()]
+    lines.append(f"  {'label':<11} {'P':>6} {'R':>6} {'F1':>6} {'n':>6}")
+    for label, s in report.per_label.items():
+        lines.append(f"  {label:<11} {s.precision:6.3f} {s.recall:6.3f} {s.f1:6.3f} {s.support:6d}")
+    heads = [label.value[:5] for label in LABELS]
+    lines.append("  confusion (rows gold, columns predicted)")
+    lines.append("  " + " " * 11 + " ".join(f"{h:>5}" for h in heads))
+    for label, row in zip(LABELS, report.confusion, strict=True):
+        lines.append(f"  {label.value:<11}" + " ".join(f"{c:5d}" for c in row))
+    return "\n".join(lines)
+
+
+# C4's line rules (Raffel et al. 2020): keep a line only if it ends in terminal punctuation, has
+# at least five words and mentions none of the phrases of web chrome it filtered.
+C4_TERMINAL = (".", "!", "?", '"', "”", "’", "'")
+C4_BANNED = ("javascript", "cookie", "privacy policy", "terms of use", "lorem ipsum")
+C4_MIN_WORDS = 5
+
+
+def c4_keeps(text: str) -> bool:
+    """Return True when C4's line rules would keep this line."""
+    lowered = text.lower()
+    return (text.rstrip().endswith(C4_TERMINAL) and len(text.split()) >= C4_MIN_WORDS
+            and not any(phrase in lowered for phrase in C4_BANNED))
+
+
+def baseline_labels(texts_by_doc: Sequence[Sequence[str]], rule: str) -> list[list[Label]]:
+    """Return the labels a baseline gives: `keep-all` keeps everything, `c4` applies C4's rules."""
+    return [[Label.BODY if rule == "keep-all" or c4_keeps(text) else Label.OTHER for text in texts]
+            for texts in texts_by_doc]
+
+
+def evaluation_sets(fixture_roots: list[Path], corpus: Path) -> dict[str, list[Labeled]]:
+    """Return the held-out sets: the eval fixtures, and the fundus pages when the corpus exists."""
+    from cleaner.fixtures import read_fixtures, read_gold_blocks
+
+    sets = {"fixtures-eval": read_fixtures(fixture_roots)}
+    if corpus.is_dir():
+        sets["fundus"] = read_gold_blocks("fundus-testdata", corpus)
+    return sets
+
+
+def score_sets(sets: dict[str, list[Labeled]], model: LinearBlockModel,
+               baselines: bool) -> list[Report]:
+    """Return the model's report on every set, each followed by its baselines' reports."""
+    from cleaner.model import decide
+
+    reports = []
+    for name, items in sets.items():
+        gold = [item.labels for item in items]
+        predicted = [decide(model.probabilities(item.doc), model.keep_threshold)[0]
+                     for item in items]
+        reports.append(score(name, gold, predicted))
+        if baselines:
+            texts = [[block.text for block in item.doc.blocks] for item in items]
+            for rule in ("keep-all", "c4"):
+                reports.append(score(f"{name} [{rule} baseline]", gold,
+                                     baseline_labels(texts, rule)))
+    return reports
+
+
+# Scores move by a block or two when a fixture's wording changes; a floor is missed only when
+# the score falls more than this below it.
+FLOOR_EPSILON = 0.005
+GATED_SETS = ("fixtures-eval", "fundus")
+
+
+def current_floors(reports: list[Report]) -> dict[str, dict[str, float]]:
+    """Return the scores of the gated sets, rounded down, as candidate floors."""
+    floors: dict[str, dict[str, float]] = {}
+    for report in reports:
+        if report.name not in GATED_SETS:
+            continue
+        values = {"content_kept": report.content_kept, "noise_removed": report.noise_removed,
+                  "documents_perfect": report.documents_perfect}
+        for label, s in report.per_label.items():
+            if label not in ("body", "title") and s.support >= 5:
+                values[f"{label}.precision"] = s.precision
+                values[f"{label}.recall"] = s.recall
+        floors[report.name] = {k: int(v * 1000) / 1000 for k, v in values.items()}
+    return floors
+
+
+def check_floors(reports: list[Report], path: Path) -> list[tuple[str, bool]]:
+    """Return one line and verdict per floor in `path`: is the score at or above it?"""
+    import json
+
+    pinned = json.loads(path.read_text())["floors"]
+    measured = current_floors([r for r in reports])
+    verdicts = []
+    for set_name, floors in pinned.items():
+        for key, floor in floors.items():
+            value = measured.get(set_name, {}).get(key, 0.0)
+            ok = value >= floor - FLOOR_EPSILON
+            verdicts.append((f"{set_name} {key}: {value:.3f} (floor {floor:.3f})"
+                             f"{'' if ok else ' BELOW FLOOR'}", ok))
+    return verdicts
+
+
+def update_floors(reports: list[Report], path: Path, allow_regression: bool) -> list[str]:
+    """Raise the floors in `path` to today's scores; return the floors that would go down."""
+    import json
+
+    old = json.loads(path.read_text())["floors"] if path.exists() else {}
+    new = current_floors(reports)
+    lowered = [f"{s}.{k}" for s, values in new.items() for k, v in values.items()
+               if v < old.get(s, {}).get(k, 0.0)]
+    if lowered and not allow_regression:
+        return lowered
+    path.write_text(json.dumps({"epsilon": FLOOR_EPSILON, "floors": new}, indent=2,
+                               sort_keys=True) + "\n")
+    return []

@@ -1,0 +1,208 @@
+"""What the model sees: each block's words, characters and shape, and those of its neighbours."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from cleaner.rules import CLOSE_QUOTES, OPEN_QUOTES, PATTERNS
+from cleaner.segment import INVISIBLE
+
+if TYPE_CHECKING:
+    from scipy.sparse import csr_matrix
+
+    from cleaner.blocks import Document
+
+# Bump whenever a feature changes meaning: a saved model built with another version is refused.
+FEATURE_VERSION = 1
+
+WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
+NORMALIZE = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"', "\u00a0": " ",
+                           **{c: None for c in INVISIBLE}})
+# Boilerplate is recognisable from how a line starts and ends; reading only the ends of long
+# paragraphs keeps the cost per block bounded (a 10 kB paragraph costs what a 60-char one does).
+HEAD_CHARS = 28
+TAIL_CHARS = 12
+HEAD_WORDS = 24
+TAIL_WORDS = 6
+LENGTH_BINS_CHARS = (12, 25, 40, 60, 90, 140, 220, 400)
+CONTEXT_FLAGS = ("dont_miss_header", "promo_prefix", "bracket_tag", "any_bracket_tail",
+                 "consent_banner", "source_footer", "media", "ad", "social", "newsletter", "meta")
+Encoded = tuple[np.ndarray, np.ndarray]
+
+
+def bin_of(value: float, edges: Sequence[float]) -> int:
+    """Return the index of the first edge above `value` (len(edges) when none is)."""
+    for i, edge in enumerate(edges):
+        if value < edge:
+            return i
+    return len(edges)
+
+
+def shape_of(text: str) -> dict[str, str]:
+    """Return the coarse shape of one block: length, ends, case, quotes."""
+    letters = [c for c in text[:200] if c.isalpha()]
+    upper = sum(c.isupper() for c in letters) / len(letters) if letters else 0.0
+    opens = sum(text.count(q) for q in "“«") + (text[:1] in OPEN_QUOTES)
+    closes = sum(text.count(q) for q in "”»") + (text[-1:] in CLOSE_QUOTES)
+    return {
+        "len": str(bin_of(len(text), LENGTH_BINS_CHARS)),
+        "end": char_class(text[-1]),
+        "first": char_class(text[0]),
+        "caps": str(bin_of(upper, (0.05, 0.2, 0.5, 0.9))),
+        "quote": "open" if opens > closes else "closed" if opens else "none",
+        "sentences": str(min(text.count(". "), 3)),
+    }
+
+
+def char_class(char: str) -> str:
+    """Return a coarse class name for one character."""
+    if char.isupper():
+        return "U"
+    if char.isalpha():
+        return "l"
+    if char.isdigit():
+        return "9"
+    if char in OPEN_QUOTES or char in CLOSE_QUOTES:
+        return "q"
+    return char if char in ".,:;!?)]-|>…" else "o"
+
+
+def flags_of(text: str) -> list[str]:
+    """Return the names of the rule patterns found in a block."""
+    return [name for name, pattern in PATTERNS.items() if pattern.search(text)]
+
+
+def own_features(text: str) -> list[str]:
+    """Return the feature names read from one block's own text."""
+    norm = text.translate(NORMALIZE).lower()
+    words = WORD.findall(norm)
+    head = words[:HEAD_WORDS]
+    tail = words[-TAIL_WORDS:] if len(words) > HEAD_WORDS else []
+    feats = ["w:" + w for w in head] + ["t:" + w for w in tail]
+    feats += ["b:" + a + " " + b for a, b in zip(head[:8], head[1:8], strict=False)]
+    if words:
+        feats += ["w0:" + words[0], "w$:" + words[-1]]
+    lead = "^" + norm[:HEAD_CHARS]
+    feats += ["c:" + lead[i:i + 4] for i in range(len(lead) - 3)]
+    end = norm[-TAIL_CHARS:] + "$"
+    feats += ["e:" + end[i:i + 3] for i in range(len(end) - 2)]
+    feats += ["nwords:" + str(bin_of(len(words), (2, 4, 7, 12, 20, 35, 60)))]
+    return feats
+
+
+def block_summaries(texts: Sequence[str]) -> list[tuple[dict[str, str], list[str]]]:
+    """Return each block's shape and rule flags, computed once for use by its neighbours too."""
+    return [(shape_of(text), flags_of(text)) for text in texts]
+
+
+def context_features(index: int, texts: Sequence[str],
+                     summaries: Sequence[tuple[dict[str, str], list[str]]],
+                     repeats: Counter[str], window: int) -> list[str]:
+    """Return the features of a block's place in the document and of its neighbours."""
+    n = len(texts)
+    shape, flags = summaries[index]
+    feats = [f"s:{k}={v}" for k, v in shape.items()] + ["r:" + f for f in flags]
+    feats += [f"pos:{min(index, 4)}", f"rpos:{min(n - 1 - index, 4)}",
+              f"frac:{int(10 * index / n)}", f"n:{bin_of(n, (3, 8, 15, 30, 60))}"]
+    if repeats[texts[index]] > 1:
+        feats.append("repeated")
+    for offset in [o for o in range(-window, window + 1) if o]:
+        j = index + offset
+        if not 0 <= j < n:
+            feats.append(f"{offset}:none")
+            continue
+        other_shape, other_flags = summaries[j]
+        feats += [f"{offset}:len={other_shape['len']}", f"{offset}:end={other_shape['end']}",
+                  f"{offset}:quote={other_shape['quote']}"]
+        feats += [f"{offset}:r:{f}" for f in other_flags if f in CONTEXT_FLAGS]
+        if abs(offset) == 1:
+            feats.append(f"{offset}:first={other_shape['first']}")
+    feats += since_header_features(index, summaries)
+    return feats
+
+
+def since_header_features(index: int,
+                          summaries: Sequence[tuple[dict[str, str], list[str]]]) -> list[str]:
+    """Return how far back the nearest promo header is, if within a short list's reach."""
+    for distance in range(1, 7):
+        j = index - distance
+        if j < 0:
+            break
+        shape, flags = summaries[j]
+        if "dont_miss_header" in flags or ("promo_prefix" in flags and shape["len"] in "01"):
+            return [f"after_promo_header:{distance}"]
+    return []
+
+
+def document_features(texts: Sequence[str], window: int) -> list[list[str]]:
+    """Return the feature names of every block of one document."""
+    summaries = block_summaries(texts)
+    repeats = Counter(texts)
+    return [own_features(text) + context_features(i, texts, summaries, repeats, window) + ["bias"]
+            for i, text in enumerate(texts)]
+
+
+class BlockFeaturizer:
+    """Turns documents into one sparse row per block (scikit-learn transformer contract).
+
+    It does not subclass scikit-learn's BaseEstimator so that cleaning, which only calls
+    `encode`, never pays scikit-learn's import time; `get_params`/`set_params` keep `clone` working.
+    """
+
+    def __init__(self, window: int = 2, min_df: int = 2) -> None:
+        self.window = window
+        self.min_df = min_df
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """Return the constructor arguments."""
+        return {"window": self.window, "min_df": self.min_df}
+
+    def set_params(self, **params: Any) -> BlockFeaturizer:
+        """Set constructor arguments and return self."""
+        for key, value in params.items():
+            setattr(self, key, value)
+        return self
+
+    def fit(self, docs: Iterable[Document], y: object = None) -> BlockFeaturizer:
+        """Learn the vocabulary: every feature seen in at least `min_df` blocks."""
+        counts: Counter[str] = Counter()
+        for doc in docs:
+            for feats in document_features([b.text for b in doc.blocks], self.window):
+                counts.update(set(feats))
+        kept = sorted(f for f, c in counts.items() if c >= self.min_df)
+        self.vocabulary_ = {f: i for i, f in enumerate(kept)}
+        return self
+
+    def encode(self, doc: Document) -> Encoded:
+        """Return (row starts, column indices) of the document's blocks, one row per block."""
+        vocab = self.vocabulary_
+        starts: list[int] = []
+        columns: list[int] = []
+        for feats in document_features([b.text for b in doc.blocks], self.window):
+            starts.append(len(columns))
+            columns.extend({c for c in map(vocab.get, feats) if c is not None})
+        return np.asarray(starts, dtype=np.int64), np.asarray(columns, dtype=np.int64)
+
+    def transform(self, docs: Iterable[Document]) -> csr_matrix:
+        """Return the binary block-by-feature matrix of all blocks of `docs`, in order."""
+        from scipy.sparse import csr_matrix
+
+        indptr, indices = [0], []
+        for doc in docs:
+            starts, columns = self.encode(doc)
+            indptr.extend((starts[1:] + indptr[-1]).tolist() + [indptr[-1] + len(columns)]
+                          if len(starts) else [])
+            indices.append(columns)
+        flat = np.concatenate(indices) if indices else np.zeros(0, dtype=np.int64)
+        data = np.ones(len(flat), dtype=np.float32)
+        return csr_matrix((data, flat, np.asarray(indptr)), shape=(len(indptr) - 1,
+                                                                    len(self.vocabulary_)))
+
+    def fit_transform(self, docs: Sequence[Document], y: object = None) -> csr_matrix:
+        """Fit, then transform the same documents."""
+        return self.fit(docs).transform(docs)
