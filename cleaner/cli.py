@@ -71,11 +71,6 @@ def clean(
     raise typer.Exit(1 if failures else 0)
 
 
-def main() -> None:
-    """Run the command line."""
-    app()
-
-
 @app.command()
 def train(
     fixture_paths: Annotated[list[Path] | None, typer.Argument(help="Fixture files or directories.")] = None,
@@ -90,8 +85,9 @@ def train(
     Example: cleaner train fixtures/train -o models/cleaner.joblib
     """
     from cleaner.evaluate import format_report, score
-    from cleaner.model import (CANDIDATES, gather_training_data, labels_of,
-                               out_of_fold_probabilities, train_and_save, tune_keep_threshold)
+    from cleaner.model import CANDIDATES
+    from cleaner.train import (gather_training_data, labels_of, out_of_fold_probabilities,
+                               train_and_save, tune_keep_threshold)
 
     try:
         items, inventory = gather_training_data(fixture_paths or [Path("fixtures/train")],
@@ -156,3 +152,63 @@ def evaluate(
         verdicts = check_floors(reports, floors)
         typer.echo("\n".join(line for line, _ in verdicts), err=True)
         raise typer.Exit(0 if all(ok for _, ok in verdicts) else 1)
+
+
+@app.command()
+def explain(
+    source: Annotated[str, typer.Argument(help="A scraped text file, or - for stdin.")],
+    model_path: ModelOption = DEFAULT_MODEL_PATH,
+    width: Annotated[int, typer.Option(help="Characters of each block to show.")] = 100,
+) -> None:
+    """Show every block with its predicted label and probability; noise is highlighted.
+
+    Example: cleaner explain ../shared/seed/express-ricketts.txt
+    """
+    from rich.console import Console
+    from rich.table import Table
+
+    from cleaner.clean import verdicts_for
+    from cleaner.io import read_text
+    from cleaner.segment import segment_text
+
+    model = load_or_exit(model_path)
+    try:
+        doc = segment_text(read_text(source), doc_id=source)
+    except CleanerError as error:
+        fail(error)
+        raise typer.Exit(1) from None
+    table = Table("#", "label", "p", "text", title=source, show_lines=False)
+    for block, verdict in zip(doc.blocks, verdicts_for(doc, model), strict=True):
+        style = "" if verdict.label.is_kept else "bold red"
+        text = block.text if len(block.text) <= width else block.text[: width - 1] + "…"
+        table.add_row(str(block.index), verdict.label.value, f"{verdict.confidence:.2f}", text,
+                      style=style)
+    Console(soft_wrap=False).print(table)
+
+
+@app.command()
+def segment(
+    source: Annotated[str, typer.Argument(help="A scraped text file, or - for stdin.")] = "-",
+) -> None:
+    """Print the blocks of a text as JSON lines (index, start, end, text), for debugging.
+
+    Example: cleaner segment article.txt | head
+    """
+    import json
+
+    from cleaner.io import read_text
+    from cleaner.segment import segment_text
+
+    try:
+        doc = segment_text(read_text(source), doc_id=source)
+    except CleanerError as error:
+        fail(error)
+        raise typer.Exit(1) from None
+    for block in doc.blocks:
+        typer.echo(json.dumps({"index": block.index, "start": block.start, "end": block.end,
+                               "text": block.text}, ensure_ascii=False))
+
+
+def main() -> None:
+    """Run the command line."""
+    app()

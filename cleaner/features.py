@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from cleaner.rules import CLOSE_QUOTES, OPEN_QUOTES, PATTERNS
+from cleaner.rules import CASED_PATTERNS, CLOSE_QUOTES, OPEN_QUOTES, PATTERNS
 from cleaner.segment import INVISIBLE
 
 if TYPE_CHECKING:
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from cleaner.blocks import Document
 
 # Bump whenever a feature changes meaning: a saved model built with another version is refused.
-FEATURE_VERSION = 1
+FEATURE_VERSION = 2
 
 WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
 NORMALIZE = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"', "\u00a0": " ",
@@ -29,10 +29,18 @@ HEAD_CHARS = 28
 TAIL_CHARS = 12
 HEAD_WORDS = 24
 TAIL_WORDS = 6
+# Noise markers sit at a block's ends; searching only there bounds the cost of long paragraphs.
+RULE_HEAD_CHARS = 160
+RULE_TAIL_CHARS = 80
+HEAD_SHAPE_CHARS = 120
 LENGTH_BINS_CHARS = (12, 25, 40, 60, 90, 140, 220, 400)
+# Article paragraphs in fixtures/ and the labeled corpus are rarely shorter than this.
+PROSE_MIN_CHARS = 80
 CONTEXT_FLAGS = ("dont_miss_header", "promo_prefix", "bracket_tag", "any_bracket_tail",
-                 "consent_banner", "source_footer", "media", "ad", "social", "newsletter", "meta")
+                 "consent_banner", "source_footer", "media", "ad", "social", "newsletter", "meta",
+                 "byline")
 Encoded = tuple[np.ndarray, np.ndarray]
+TEXT_PREFIXES = ("w:", "t:", "b:", "c:", "e:", "w0:", "w$:")
 
 
 def bin_of(value: float, edges: Sequence[float]) -> int:
@@ -45,10 +53,11 @@ def bin_of(value: float, edges: Sequence[float]) -> int:
 
 def shape_of(text: str) -> dict[str, str]:
     """Return the coarse shape of one block: length, ends, case, quotes."""
-    letters = [c for c in text[:200] if c.isalpha()]
-    upper = sum(c.isupper() for c in letters) / len(letters) if letters else 0.0
-    opens = sum(text.count(q) for q in "“«") + (text[:1] in OPEN_QUOTES)
-    closes = sum(text.count(q) for q in "”»") + (text[-1:] in CLOSE_QUOTES)
+    head = text[:HEAD_SHAPE_CHARS]
+    letters = sum(map(str.isalpha, head))
+    upper = sum(map(str.isupper, head)) / letters if letters else 0.0
+    opens = text.count("“") + text.count("«") + (text[:1] in OPEN_QUOTES)
+    closes = text.count("”") + text.count("»") + (text[-1:] in CLOSE_QUOTES)
     return {
         "len": str(bin_of(len(text), LENGTH_BINS_CHARS)),
         "end": char_class(text[-1]),
@@ -56,7 +65,19 @@ def shape_of(text: str) -> dict[str, str]:
         "caps": str(bin_of(upper, (0.05, 0.2, 0.5, 0.9))),
         "quote": "open" if opens > closes else "closed" if opens else "none",
         "sentences": str(min(text.count(". "), 3)),
+        "titlecase": str(bin_of(title_case_share(text), (0.3, 0.6, 0.85))),
     }
+
+
+def title_case_share(text: str) -> float:
+    """Return the share of words that start with a capital: headlines score high, prose low."""
+    words = text[:200].split()
+    return sum(1 for w in words if w[0].isupper()) / len(words) if words else 0.0
+
+
+def is_prose(text: str) -> bool:
+    """Return True for a block that reads like an article paragraph (long, ends a sentence)."""
+    return len(text) >= PROSE_MIN_CHARS and text.rstrip(CLOSE_QUOTES + ")")[-1:] in ".!?"
 
 
 def char_class(char: str) -> str:
@@ -73,8 +94,12 @@ def char_class(char: str) -> str:
 
 
 def flags_of(text: str) -> list[str]:
-    """Return the names of the rule patterns found in a block."""
-    return [name for name, pattern in PATTERNS.items() if pattern.search(text)]
+    """Return the names of the rule patterns found near a block's start or end."""
+    if len(text) > RULE_HEAD_CHARS + RULE_TAIL_CHARS:
+        text = text[:RULE_HEAD_CHARS] + " … " + text[-RULE_TAIL_CHARS:]
+    lowered = text.lower()
+    return [name for name, pattern in PATTERNS.items() if pattern.search(lowered)] + [
+        name for name, pattern in CASED_PATTERNS.items() if pattern.search(text)]
 
 
 def own_features(text: str) -> list[str]:
@@ -102,7 +127,8 @@ def block_summaries(texts: Sequence[str]) -> list[tuple[dict[str, str], list[str
 
 def context_features(index: int, texts: Sequence[str],
                      summaries: Sequence[tuple[dict[str, str], list[str]]],
-                     repeats: Counter[str], window: int) -> list[str]:
+                     repeats: Counter[str], prose_before: Sequence[int],
+                     window: int) -> list[str]:
     """Return the features of a block's place in the document and of its neighbours."""
     n = len(texts)
     shape, flags = summaries[index]
@@ -118,11 +144,13 @@ def context_features(index: int, texts: Sequence[str],
             continue
         other_shape, other_flags = summaries[j]
         feats += [f"{offset}:len={other_shape['len']}", f"{offset}:end={other_shape['end']}",
-                  f"{offset}:quote={other_shape['quote']}"]
+                  f"{offset}:quote={other_shape['quote']}", f"{offset}:tc={other_shape['titlecase']}"]
         feats += [f"{offset}:r:{f}" for f in other_flags if f in CONTEXT_FLAGS]
         if abs(offset) == 1:
             feats.append(f"{offset}:first={other_shape['first']}")
     feats += since_header_features(index, summaries)
+    feats += [f"prose_before:{min(prose_before[index], 3)}",
+              f"prose_after:{min(prose_before[-1] - prose_before[index + 1], 3)}"]
     return feats
 
 
@@ -143,7 +171,13 @@ def document_features(texts: Sequence[str], window: int) -> list[list[str]]:
     """Return the feature names of every block of one document."""
     summaries = block_summaries(texts)
     repeats = Counter(texts)
-    return [own_features(text) + context_features(i, texts, summaries, repeats, window) + ["bias"]
+    # Blocks outside the run of prose paragraphs (before the first, after the last) are where
+    # bylines, related headlines and footers sit: count prose blocks on either side.
+    prose_before = [0]
+    for text in texts:
+        prose_before.append(prose_before[-1] + is_prose(text))
+    return [own_features(text)
+            + context_features(i, texts, summaries, repeats, prose_before, window) + ["bias"]
             for i, text in enumerate(texts)]
 
 
@@ -154,13 +188,15 @@ class BlockFeaturizer:
     `encode`, never pays scikit-learn's import time; `get_params`/`set_params` keep `clone` working.
     """
 
-    def __init__(self, window: int = 2, min_df: int = 2) -> None:
+    def __init__(self, window: int = 2, min_df: int = 2, structure_weight: float = 3.0) -> None:
         self.window = window
         self.min_df = min_df
+        self.structure_weight = structure_weight
 
     def get_params(self, deep: bool = True) -> dict[str, Any]:
         """Return the constructor arguments."""
-        return {"window": self.window, "min_df": self.min_df}
+        return {"window": self.window, "min_df": self.min_df,
+                "structure_weight": self.structure_weight}
 
     def set_params(self, **params: Any) -> BlockFeaturizer:
         """Set constructor arguments and return self."""
@@ -176,6 +212,10 @@ class BlockFeaturizer:
                 counts.update(set(feats))
         kept = sorted(f for f, c in counts.items() if c >= self.min_df)
         self.vocabulary_ = {f: i for i, f in enumerate(kept)}
+        # Shape, rule and context features are few among many n-grams; a larger value lets them
+        # carry weight under the same regularisation (3.0 chosen by grouped CV, fixtures+corpus).
+        self.scale_ = np.array([1.0 if f.startswith(TEXT_PREFIXES) else self.structure_weight
+                                for f in kept], dtype=np.float64)
         return self
 
     def encode(self, doc: Document) -> Encoded:
@@ -199,7 +239,7 @@ class BlockFeaturizer:
                           if len(starts) else [])
             indices.append(columns)
         flat = np.concatenate(indices) if indices else np.zeros(0, dtype=np.int64)
-        data = np.ones(len(flat), dtype=np.float32)
+        data = self.scale_[flat]
         return csr_matrix((data, flat, np.asarray(indptr)), shape=(len(indptr) - 1,
                                                                     len(self.vocabulary_)))
 

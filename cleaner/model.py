@@ -6,7 +6,6 @@ import hashlib
 import json
 import platform
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -15,7 +14,6 @@ import numpy as np
 
 from cleaner.blocks import KEPT_LABELS, CleanerError, Document, Label
 from cleaner.features import FEATURE_VERSION, BlockFeaturizer
-from cleaner.fixtures import Labeled
 
 if TYPE_CHECKING:
     from sklearn.pipeline import Pipeline
@@ -34,10 +32,6 @@ CANDIDATES: dict[str, dict[str, Any]] = {
 }
 DEFAULT_ESTIMATOR = "logreg-C4"
 REPRODUCED_PACKAGES = ("scikit-learn", "numpy", "joblib")
-# Losing article text is worse than keeping noise: the threshold is tuned to keep this share of
-# content blocks on sites the model never saw (grouped cross-validation).
-TARGET_CONTENT_RECALL = 0.995
-MIN_KEEP_THRESHOLD = 0.02
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,16 +46,47 @@ class LinearBlockModel:
     weights: np.ndarray  # (n_features, n_labels), columns in LABELS order
     bias: np.ndarray  # (n_labels,)
     keep_threshold: float
+    # The second stage reads the first stage's probabilities of each block and its neighbours
+    # (a run of teasers under a promo header, a short quote line between quoted paragraphs).
+    context_weights: np.ndarray | None = None  # (CONTEXT_COLUMNS, n_labels)
+    context_bias: np.ndarray | None = None
 
-    def probabilities(self, doc: Document) -> np.ndarray:
-        """Return one row of label probabilities (LABELS order) per block of `doc`."""
+    def first_stage(self, doc: Document) -> np.ndarray:
+        """Return the first stage's label probabilities, one row per block."""
         if not doc.blocks:
             return np.zeros((0, len(LABELS)))
         starts, columns = self.featurizer.encode(doc)
-        scores = np.add.reduceat(self.weights[columns], starts, axis=0) + self.bias
-        scores -= scores.max(axis=1, keepdims=True)
-        exp = np.exp(scores)
-        return exp / exp.sum(axis=1, keepdims=True)
+        return softmax(np.add.reduceat(self.weights[columns], starts, axis=0) + self.bias)
+
+    def probabilities(self, doc: Document) -> np.ndarray:
+        """Return one row of label probabilities (LABELS order) per block of `doc`."""
+        first = self.first_stage(doc)
+        if self.context_weights is None or self.context_bias is None or not len(first):
+            return first
+        return softmax(context_matrix(first) @ self.context_weights + self.context_bias)
+
+
+def softmax(scores: np.ndarray) -> np.ndarray:
+    """Return row-wise probabilities from scores."""
+    scores = scores - scores.max(axis=1, keepdims=True)
+    exp = np.exp(scores)
+    return exp / exp.sum(axis=1, keepdims=True)
+
+
+CONTEXT_OFFSETS = (0, -1, 1, -2, 2, -3, 3)
+
+
+def context_matrix(first: np.ndarray) -> np.ndarray:
+    """Return, per block, the first-stage probabilities of itself and its neighbours.
+
+    Positions outside the document read as zeros, plus one column per offset saying so.
+    """
+    n, k = first.shape
+    padded = np.zeros((n + 6, k + 1))
+    padded[:, k] = 1.0
+    padded[3:n + 3, :k] = first
+    padded[3:n + 3, k] = 0.0
+    return np.hstack([padded[3 + o:n + 3 + o] for o in CONTEXT_OFFSETS])
 
 
 def decide(probabilities: np.ndarray, keep_threshold: float) -> tuple[list[Label], np.ndarray]:
@@ -82,7 +107,8 @@ def build_pipeline(estimator: str = DEFAULT_ESTIMATOR) -> Pipeline:
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import Pipeline
 
-    classifier = LogisticRegression(max_iter=2000, random_state=SEED, **CANDIDATES[estimator])
+    classifier = LogisticRegression(max_iter=2000, tol=1e-3, random_state=SEED,
+                                    **CANDIDATES[estimator])
     return Pipeline([("features", BlockFeaturizer(window=2, min_df=2)),
                      ("classify", classifier)])
 
@@ -96,7 +122,7 @@ def export(pipeline: Pipeline, keep_threshold: float) -> LinearBlockModel:
     bias = np.full(len(LABELS), -1e9)
     for row, name in enumerate(classifier.classes_):
         column = LABELS.index(Label(name))
-        weights[:, column] = classifier.coef_[row]
+        weights[:, column] = classifier.coef_[row] * featurizer.scale_
         bias[column] = classifier.intercept_[row]
     return LinearBlockModel(featurizer, weights, bias, keep_threshold)
 
@@ -194,97 +220,3 @@ def load_model(path: Path = DEFAULT_MODEL) -> LinearBlockModel:
         raise CleanerError(str(path), "not a cleaner model; run 'make model'")
     return model
 
-
-def fit_pipeline(items: list[Labeled], estimator: str = DEFAULT_ESTIMATOR) -> Pipeline:
-    """Return the pipeline fitted on the labeled documents."""
-    pipeline = build_pipeline(estimator)
-    pipeline.fit([item.doc for item in items], [label.value for item in items
-                                                for label in item.labels])
-    return pipeline
-
-
-def out_of_fold_probabilities(items: list[Labeled], estimator: str = DEFAULT_ESTIMATOR,
-                              folds: int = 5) -> list[np.ndarray]:
-    """Return each document's block probabilities from a model that never saw its site."""
-    from sklearn.model_selection import GroupKFold
-
-    groups = [item.site for item in items]
-    result: list[np.ndarray] = [np.zeros(0)] * len(items)
-    for train_rows, test_rows in GroupKFold(n_splits=folds).split(items, groups=groups):
-        model = export(fit_pipeline([items[i] for i in train_rows], estimator), 0.5)
-        for i in test_rows:
-            result[i] = model.probabilities(items[i].doc)
-    return result
-
-
-def tune_keep_threshold(items: list[Labeled], probabilities: list[np.ndarray],
-                        content_recall: float = TARGET_CONTENT_RECALL) -> float:
-    """Return the highest keep threshold whose held-out content recall reaches the target."""
-    gold_kept = np.concatenate([[label in KEPT_LABELS for label in item.labels] for item in items])
-    kept_mass = np.concatenate([p[:, KEPT_COLUMNS].sum(axis=1) for p in probabilities])
-    content_mass = np.sort(kept_mass[gold_kept])
-    allowed_losses = int(np.floor((1 - content_recall) * len(content_mass)))
-    # Keep every content block above the allowed losses, with a small margin below it.
-    threshold = float(content_mass[allowed_losses]) * 0.999
-    return min(max(threshold, MIN_KEEP_THRESHOLD), 0.5)
-
-
-def labels_of(probabilities: list[np.ndarray], keep_threshold: float) -> list[list[Label]]:
-    """Return the decided labels of every document."""
-    return [decide(p, keep_threshold)[0] for p in probabilities]
-
-
-def gather_training_data(fixture_roots: list[Path], corpus_labels: Path | None,
-                         corpus: Path | None) -> tuple[list[Labeled], dict[str, Any]]:
-    """Return every labeled document to train on, and the inventory the manifest records."""
-    from cleaner.fixtures import (FAKENEWSNET, GOLD_BLOCKS, fingerprint, fixture_paths,
-                                  read_corpus_labels, read_fixtures, read_gold_blocks)
-
-    paths = fixture_paths(fixture_roots)
-    items = read_fixtures(fixture_roots)
-    inventory: dict[str, Any] = {"fixtures": {"files": len(paths), "sha256": fingerprint(paths)}}
-    if corpus is not None and corpus.is_dir():
-        label_files = sorted(corpus_labels.glob("*.jsonl")) if corpus_labels else []
-        if label_files and corpus_labels is not None:
-            items += read_corpus_labels(corpus_labels, corpus)
-            inventory["corpus_labels"] = {"files": len(label_files),
-                                          "sha256": fingerprint(label_files),
-                                          "corpus_sha256": sha256_of(corpus / FAKENEWSNET)}
-        items += read_gold_blocks("scrapinghub-aeb", corpus)
-        inventory["html_gold_blocks"] = {"source": "scrapinghub-aeb",
-                                         "sha256": sha256_of(corpus / GOLD_BLOCKS)}
-    counts: dict[str, int] = {}
-    for item in items:
-        counts[item.origin] = counts.get(item.origin, 0) + 1
-    inventory["documents"] = counts
-    inventory["blocks"] = sum(len(item.labels) for item in items)
-    inventory["sites"] = len({item.site for item in items})
-    return items, inventory
-
-
-def train_and_save(items: list[Labeled], inventory: dict[str, Any], path: Path,
-                   estimator: str = DEFAULT_ESTIMATOR) -> tuple[dict[str, Any], Any]:
-    """Cross-validate by site, tune the keep threshold, fit on everything, save; return both."""
-    from cleaner.evaluate import score
-
-    probabilities = out_of_fold_probabilities(items, estimator)
-    threshold = tune_keep_threshold(items, probabilities)
-    report = score("grouped cross-validation", [item.labels for item in items],
-                   labels_of(probabilities, threshold))
-    model = export(fit_pipeline(items, estimator), threshold)
-    record = {"estimator": estimator, "estimator_params": CANDIDATES[estimator], "seed": SEED,
-              "training_data": inventory, "cross_validation": report.as_dict(),
-              "trained_at": datetime.now(UTC).strftime("%Y-%m-%d"), "git_commit": git_commit()}
-    return save_model(model, path, record), report
-
-
-def git_commit() -> str:
-    """Return the current git commit of the working tree, or 'unknown'."""
-    import subprocess
-
-    try:
-        result = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
-                                cwd=Path(__file__).parent, check=True)
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return result.stdout.strip()

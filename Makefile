@@ -1,0 +1,47 @@
+# cleaner: `make demo` to see it work, `make test` to run the suite. `make help` lists targets.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+SHARED ?= ../shared
+SEED := $(wildcard $(SHARED)/seed/express-ricketts.txt)
+MODEL := models/cleaner.joblib
+FIXTURES := $(shell find fixtures/train fixtures/corpus -type f 2>/dev/null)
+
+.PHONY: help install demo test model eval bench lint clean-out
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]' --config-settings editable_mode=compat
+	touch $@
+
+install: $(STAMP) ## create .venv and install cleaner with its test tools
+
+demo: $(STAMP) ## clean the bundled examples (and the seed, when ../shared is there) into out/
+	$(BIN)/cleaner clean fixtures/examples $(SEED) -o out --removed out/removed.jsonl
+
+test: $(STAMP) ## run the whole test suite
+	$(BIN)/pytest
+
+model: $(MODEL) ## retrain the shipped model from fixtures/ (and ../shared/corpus when present)
+
+$(MODEL): $(FIXTURES) cleaner/features.py cleaner/rules.py cleaner/model.py | $(STAMP)
+	$(BIN)/cleaner train fixtures/train -o $(MODEL)
+
+eval: $(STAMP) ## score the model on held-out data against fixtures/eval/floors.json
+	$(BIN)/cleaner evaluate fixtures/eval --check
+
+bench: $(STAMP) ## throughput on the 9,335-article corpus and cold start, beside baselines
+	$(BIN)/python tests/bench.py
+
+lint: $(STAMP) ## ruff and mypy --strict
+	$(BIN)/pip install -q ruff mypy
+	$(BIN)/ruff check cleaner tests
+	$(BIN)/mypy cleaner
+
+clean-out: ## remove out/
+	rm -rf out

@@ -1,0 +1,148 @@
+"""The command line as users run it: Typer's runner for behaviour, a real subprocess for pipes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from cleaner.cli import app
+
+ARTICLE = ("Storm closes coastal road\n"
+           "We use your sign-up to provide content in ways you’ve consented to and to improve "
+           "our understanding of you. This may include adverts from us and 3rd parties based on "
+           "our understanding. You can unsubscribe at any time. More info\n"
+           "The coastal road was closed on Monday after waves damaged the sea wall, the council "
+           "said.\n"
+           "Engineers will inspect the damage this week before deciding when it can reopen.\n"
+           "Source: Read Full Article\n")
+runner = CliRunner()
+
+
+def run(*args: str, stdin: str | None = None):  # type: ignore[no-untyped-def]
+    return runner.invoke(app, list(args), input=stdin)
+
+
+def test_clean_one_file_prints_the_article_to_stdout(tmp_path: Path) -> None:
+    source = tmp_path / "a.txt"
+    source.write_text(ARTICLE)
+    result = run("clean", str(source), "-q")
+    assert result.exit_code == 0
+    assert "Source: Read Full Article" not in result.stdout
+    assert "sign-up" not in result.stdout
+    assert result.stdout.startswith("Storm closes coastal road\nThe coastal road was closed")
+    assert result.stderr == ""
+
+
+def test_clean_directory_mirrors_relative_names_and_reports_each_file(tmp_path: Path) -> None:
+    (tmp_path / "raw" / "uk").mkdir(parents=True)
+    (tmp_path / "raw" / "uk" / "a.txt").write_text(ARTICLE)
+    (tmp_path / "raw" / "b.txt").write_text(ARTICLE)
+    (tmp_path / "raw" / "notes.md").write_text("not an article")
+    result = run("clean", str(tmp_path / "raw"), "-o", str(tmp_path / "clean"))
+    assert result.exit_code == 0
+    written = sorted(p.relative_to(tmp_path / "clean").as_posix()
+                     for p in (tmp_path / "clean").rglob("*"))
+    assert written == ["b.txt", "uk", "uk/a.txt"]
+    assert result.stderr.count("5 blocks, 2 removed (consent 1, footer 1)") == 2
+
+
+def test_removed_audit_accounts_for_every_removed_block(tmp_path: Path) -> None:
+    source = tmp_path / "a.txt"
+    source.write_text(ARTICLE)
+    audit = tmp_path / "removed.jsonl"
+    result = run("clean", str(source), "--removed", str(audit), "-q")
+    records = [json.loads(line) for line in audit.read_text().splitlines()]
+    assert result.exit_code == 0
+    assert [(r["block"], r["label"], r["text"][:9]) for r in records] == [
+        (1, "consent", "We use yo"), (4, "footer", "Source: R")]
+    assert all(r["source"] == str(source) and 0 < r["probability"] <= 1 for r in records)
+
+
+def test_a_bad_file_fails_alone_and_the_rest_of_the_batch_is_written(tmp_path: Path) -> None:
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "good.txt").write_text(ARTICLE)
+    (raw / "latin1.txt").write_bytes("Caf\xe9 news\n".encode("latin-1"))
+    (raw / "binary.txt").write_bytes(b"\x00\x01\x02")
+    result = run("clean", str(raw), "-o", str(tmp_path / "out"), "-q")
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        f"cleaner: {raw / 'binary.txt'}: binary file (NUL bytes), not scraped text",
+        f"cleaner: {raw / 'latin1.txt'}: not UTF-8 text (bad byte at offset 3)",
+    ]
+    assert (tmp_path / "out" / "good.txt").read_text().startswith("Storm closes")
+    assert not (tmp_path / "out" / "binary.txt").exists()
+
+
+def test_missing_input_is_one_line_and_exit_1(tmp_path: Path) -> None:
+    result = run("clean", str(tmp_path / "absent.txt"))
+    assert result.exit_code == 1
+    assert result.stderr == f"cleaner: {tmp_path / 'absent.txt'}: no such file\n"
+
+
+def test_several_inputs_without_output_directory_is_a_usage_error(tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text(ARTICLE)
+    result = run("clean", str(tmp_path / "a.txt"), str(tmp_path / "a.txt"))
+    assert result.exit_code == 2
+    assert "several inputs need an output directory" in result.stderr
+
+
+def test_unknown_format_is_a_usage_error() -> None:
+    assert run("clean", "--format", "xml").exit_code == 2
+
+
+def test_jsonl_format_writes_one_record_per_input(tmp_path: Path) -> None:
+    for name in ("a.txt", "b.txt"):
+        (tmp_path / name).write_text(ARTICLE)
+    result = run("clean", str(tmp_path), "--format", "jsonl", "-q")
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert result.exit_code == 0
+    assert [Path(r["id"]).name for r in records] == ["a.txt", "b.txt"]
+    assert all(r["text"].startswith("Storm closes coastal road\n") for r in records)
+
+
+def test_tampered_model_is_refused_with_the_fix(tmp_path: Path) -> None:
+    model = tmp_path / "m.joblib"
+    original = Path(__file__).resolve().parent.parent / "models" / "cleaner.joblib"
+    model.write_bytes(original.read_bytes() + b"tampered")
+    model.with_suffix(".json").write_text(original.with_suffix(".json").read_text())
+    result = run("clean", "-", "--model", str(model), stdin=ARTICLE)
+    assert result.exit_code == 1
+    assert result.stderr == (f"cleaner: {model}: SHA-256 differs from its manifest (changed or "
+                             "untrusted file); run 'make model'\n")
+
+
+@pytest.mark.parametrize("command", ["clean", "train", "evaluate", "explain", "segment"])
+def test_every_command_has_help_with_an_example(command: str) -> None:
+    result = run(command, "--help")
+    assert result.exit_code == 0
+    assert "Example: cleaner" in result.stdout
+
+
+def test_explain_lists_every_block_with_its_label(tmp_path: Path) -> None:
+    source = tmp_path / "a.txt"
+    source.write_text(ARTICLE)
+    result = run("explain", str(source), "--width", "40")
+    assert result.exit_code == 0
+    assert "consent" in result.stdout and "footer" in result.stdout
+
+
+def test_stdin_pipe_in_a_real_process_and_exit_codes(tmp_path: Path) -> None:
+    cleaner = [sys.executable, "-m", "cleaner"]
+    ok = subprocess.run([*cleaner, "clean", "-", "-q"], input=ARTICLE, capture_output=True,
+                        text=True, check=False)
+    assert ok.returncode == 0
+    assert ok.stdout.splitlines()[0] == "Storm closes coastal road"
+    assert "Source: Read Full Article" not in ok.stdout
+    missing = subprocess.run([*cleaner, "clean", str(tmp_path / "nope.txt")],
+                             capture_output=True, text=True, check=False)
+    assert (missing.returncode, missing.stdout) == (1, "")
+    assert missing.stderr == f"cleaner: {tmp_path / 'nope.txt'}: no such file\n"
+    usage = subprocess.run([*cleaner, "clean", "--bogus"], capture_output=True, text=True,
+                           check=False)
+    assert usage.returncode == 2

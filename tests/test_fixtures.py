@@ -1,0 +1,58 @@
+"""The label-file parser: every fixture loads, and bad lines are reported as file:line: reason."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from cleaner.blocks import CleanerError, Label
+from cleaner.fixtures import fixture_paths, read_fixture, read_fixtures
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def write(tmp_path: Path, content: str) -> Path:
+    path = tmp_path / "site.example" / "article.tsv"
+    path.parent.mkdir()
+    path.write_text(content, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(("content", "problem"), [
+    ("body\tFine.\nbdy\tTypo label.\n",
+     ":2: unknown label 'bdy' (known: body, title, consent, promo, footer, newsletter, social, "
+     "media, ad, meta, other)"),
+    ("body\tFine.\nno tab here\n", ":2: expected 'label<TAB>text'"),
+    ("body\t\n", ":1: empty block text"),
+    ("body\t  padded\n", ":1: block text has leading or trailing spaces"),
+    ("body\tone\ttwo\n", ":1: more than one TAB; a block's text cannot hold a TAB"),
+    ("", ": fixture has no blocks"),
+])
+def test_bad_fixture_lines_name_file_line_and_reason(tmp_path: Path, content: str,
+                                                     problem: str) -> None:
+    path = write(tmp_path, content)
+    with pytest.raises(CleanerError) as raised:
+        read_fixture(path)
+    assert str(raised.value) == f"{path}{problem}"
+
+
+def test_fixture_reads_labels_in_order_and_site_from_folder(tmp_path: Path) -> None:
+    item = read_fixture(write(tmp_path, "title\tHeadline\nconsent\tWe use cookies.\n"))
+    assert item.labels == (Label.TITLE, Label.CONSENT)
+    assert [b.text for b in item.doc.blocks] == ["Headline", "We use cookies."]
+    assert item.site == "site.example"
+
+
+def test_project_fixtures_are_plentiful_varied_and_split_by_site() -> None:
+    train = read_fixtures([ROOT / "fixtures" / "train"])
+    held_out = read_fixtures([ROOT / "fixtures" / "eval"])
+    assert len(train) + len(held_out) >= 80
+    assert len({i.site for i in train} | {i.site for i in held_out}) >= 25
+    assert not {i.site for i in train} & {i.site for i in held_out}
+    assert {label for i in train for label in i.labels} == set(Label)
+
+
+def test_missing_fixture_path_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(CleanerError, match="no such fixture file or directory"):
+        fixture_paths([tmp_path / "absent"])

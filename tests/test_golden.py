@@ -1,0 +1,67 @@
+"""Golden outputs of the committed model: the seed, every fixture and every bundled example."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from cleaner import Cleaner
+from cleaner.fixtures import fixture_paths
+
+from .conftest import GOLDEN, ROOT, SEED
+
+FIXTURES = fixture_paths([ROOT / "fixtures" / "train", ROOT / "fixtures" / "eval"])
+EXAMPLES = sorted((ROOT / "fixtures" / "examples").glob("*.txt"))
+
+
+def raw_text_of(fixture: Path) -> str:
+    return "".join(line.split("\t", 1)[1] + "\n" for line in fixture.read_text().splitlines())
+
+
+def check_golden(case: str, produced: str, update: bool) -> None:
+    golden = GOLDEN / f"{case}.out.txt"
+    if update:
+        golden.parent.mkdir(parents=True, exist_ok=True)
+        golden.write_text(produced, encoding="utf-8")
+    assert golden.exists(), f"{golden} missing: run pytest --update-golden"
+    assert produced == golden.read_text(encoding="utf-8")
+
+
+def test_seed_cleans_to_the_expected_article(cleaner: Cleaner) -> None:
+    if not SEED.exists():
+        pytest.skip("../shared/seed is not present")
+    expected = SEED.with_name("express-ricketts.expected.txt").read_text(encoding="utf-8")
+    assert cleaner.clean_text(SEED.read_text(encoding="utf-8")).text == expected
+
+
+def test_seed_keeps_the_short_quote_and_drops_banner_promos_and_footer(cleaner: Cleaner) -> None:
+    if not SEED.exists():
+        pytest.skip("../shared/seed is not present")
+    kept = cleaner.clean_text(SEED.read_text(encoding="utf-8")).text.splitlines()
+    assert "“Hopefully it won’t come to that.”" in kept
+    assert "“Even to someone who is utterly confused.”" in kept
+    assert not [line for line in kept if "DON’T MISS" in line or line.endswith("]")]
+    assert not [line for line in kept if "sign-up" in line or line.startswith("Source:")]
+
+
+@pytest.mark.parametrize("fixture", FIXTURES, ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_fixture_golden(fixture: Path, cleaner: Cleaner, update_golden: bool) -> None:
+    case = fixture.relative_to(ROOT / "fixtures").with_suffix("")
+    check_golden(str(case), cleaner.clean_text(raw_text_of(fixture)).text, update_golden)
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.stem)
+def test_example_golden(example: Path, cleaner: Cleaner, update_golden: bool) -> None:
+    check_golden(f"examples/{example.stem}", cleaner.clean_text(example.read_text()).text,
+                 update_golden)
+
+
+def test_output_is_a_subsequence_of_the_input_blocks(cleaner: Cleaner) -> None:
+    for fixture in FIXTURES:
+        text = raw_text_of(fixture)
+        cleaned = cleaner.clean_text(text)
+        blocks = text.splitlines()
+        assert list(cleaned.kept) == sorted(cleaned.kept)
+        assert cleaned.text.splitlines() == [blocks[i] for i in cleaned.kept]
+        assert len(cleaned.kept) + len(cleaned.removed) == len(blocks)
