@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections import Counter
 from pathlib import Path
 from typing import Annotated
@@ -77,17 +76,16 @@ def train(
     output: Annotated[Path, typer.Option("--output", "-o", help="Model file to write.")] = DEFAULT_MODEL_PATH,
     corpus: Annotated[Path, typer.Option(envvar="CLEANER_CORPUS", help="Shared corpus, used when present.")] = DEFAULT_CORPUS,
     corpus_labels: Annotated[Path, typer.Option(help="Labels of corpus articles (*.jsonl).")] = Path("fixtures/corpus/fakenewsnet"),
-    estimator: Annotated[str, typer.Option(help="Estimator to fit (see --compare).")] = "logreg-C4",
+    estimator: Annotated[str, typer.Option(help="Estimator to fit (see --compare).")] = "logreg-C1",
     compare: Annotated[bool, typer.Option(help="Cross-validate every candidate estimator, save nothing.")] = False,
 ) -> None:
     """Train the block classifier, print grouped cross-validation scores, save model + manifest.
 
     Example: cleaner train fixtures/train -o models/cleaner.joblib
     """
-    from cleaner.evaluate import format_report, score
+    from cleaner.evaluate import format_report
     from cleaner.model import CANDIDATES
-    from cleaner.train import (gather_training_data, labels_of, out_of_fold_probabilities,
-                               train_and_save, tune_keep_threshold)
+    from cleaner.train import cross_validate, gather_training_data, train_and_save
 
     try:
         items, inventory = gather_training_data(fixture_paths or [Path("fixtures/train")],
@@ -99,14 +97,13 @@ def train(
                f"{inventory['sites']} sites", err=True)
     if compare:
         for name in CANDIDATES:
-            probabilities = out_of_fold_probabilities(items, name)
-            threshold = tune_keep_threshold(items, probabilities)
-            report = score(name, [i.labels for i in items], labels_of(probabilities, threshold))
-            typer.echo(f"{name}: threshold {threshold:.3f} content kept {report.content_kept:.4f} "
-                       f"noise removed {report.noise_removed:.4f}")
+            threshold, reports = cross_validate(items, name)
+            typer.echo(f"{name}: keep threshold {threshold:.3f}; " + "; ".join(
+                f"{r.name.split(', ')[-1]}: content kept {r.content_kept:.4f} noise removed "
+                f"{r.noise_removed:.4f}" for r in reports))
         return
-    manifest, report = train_and_save(items, inventory, output, estimator)
-    typer.echo(format_report(report))
+    manifest, reports = train_and_save(items, inventory, output, estimator)
+    typer.echo("\n\n".join(format_report(report) for report in reports))
     typer.echo(f"wrote {output} (keep threshold {manifest['keep_threshold']:.3f})")
 
 
@@ -128,8 +125,13 @@ def evaluate(
     """
     import json
 
-    from cleaner.evaluate import (check_floors, evaluation_sets, format_report, score_sets,
-                                  update_floors)
+    from cleaner.evaluate import (
+        check_floors,
+        evaluation_sets,
+        format_report,
+        score_sets,
+        update_floors,
+    )
 
     model = load_or_exit(model_path)
     try:

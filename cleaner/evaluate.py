@@ -202,8 +202,8 @@ def check_floors(reports: list[Report], path: Path) -> list[tuple[str, bool]]:
         for key, floor in floors.items():
             value = measured.get(set_name, {}).get(key, 0.0)
             ok = value >= floor - FLOOR_EPSILON
-            verdicts.append((f"{set_name} {key}: {value:.3f} (floor {floor:.3f})"
-                             f"{'' if ok else ' BELOW FLOOR'}", ok))
+            verdicts.append(((f"{set_name} {key}: {value:.3f} (floor {floor:.3f})"
+                             f"{'' if ok else ' BELOW FLOOR'}"), ok))
     return verdicts
 
 

@@ -9,6 +9,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from cleaner.blocks import CleanerError, Document, Label
 from cleaner.rules import PATTERNS
@@ -146,7 +147,7 @@ def site_of(url: str) -> str:
     return host.lower().removeprefix("www.")
 
 
-def read_jsonl_gz(path: Path) -> Iterator[dict[str, str]]:
+def read_jsonl_gz(path: Path) -> Iterator[dict[str, Any]]:
     """Yield the records of a gzip JSON Lines file."""
     with gzip.open(path, "rt", encoding="utf-8") as lines:
         for line in lines:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from cleaner.blocks import KEPT_LABELS, CleanerError, Document, Label
-from cleaner.features import FEATURE_VERSION, BlockFeaturizer
+from cleaner.features import FEATURE_VERSION, BlockFeaturizer, span_columns
 
 if TYPE_CHECKING:
     from sklearn.pipeline import Pipeline
@@ -30,7 +30,7 @@ CANDIDATES: dict[str, dict[str, Any]] = {
     "logreg-C16": {"C": 16.0},
     "logreg-C4-balanced": {"C": 4.0, "class_weight": "balanced"},
 }
-DEFAULT_ESTIMATOR = "logreg-C4"
+DEFAULT_ESTIMATOR = "logreg-C1"
 REPRODUCED_PACKAGES = ("scikit-learn", "numpy", "joblib")
 
 
@@ -63,30 +63,37 @@ class LinearBlockModel:
         first = self.first_stage(doc)
         if self.context_weights is None or self.context_bias is None or not len(first):
             return first
-        return softmax(context_matrix(first) @ self.context_weights + self.context_bias)
+        stacked = context_matrix(first, span_columns([b.text for b in doc.blocks]))
+        return softmax(stacked @ self.context_weights + self.context_bias)
 
 
 def softmax(scores: np.ndarray) -> np.ndarray:
     """Return row-wise probabilities from scores."""
     scores = scores - scores.max(axis=1, keepdims=True)
     exp = np.exp(scores)
-    return exp / exp.sum(axis=1, keepdims=True)
+    probabilities: np.ndarray = exp / exp.sum(axis=1, keepdims=True)
+    return probabilities
 
 
 CONTEXT_OFFSETS = (0, -1, 1, -2, 2, -3, 3)
 
 
-def context_matrix(first: np.ndarray) -> np.ndarray:
+def context_matrix(first: np.ndarray, span: np.ndarray) -> np.ndarray:
     """Return, per block, the first-stage probabilities of itself and its neighbours.
 
-    Positions outside the document read as zeros, plus one column per offset saying so.
+    Positions outside the document read as zeros, plus one column per offset saying so. The
+    block's place relative to the article's prose (`span_columns`) is added, alone and
+    crossed with its own probabilities, since a noise-like line outside the prose is noise
+    far more often than one between two paragraphs.
     """
     n, k = first.shape
     padded = np.zeros((n + 6, k + 1))
     padded[:, k] = 1.0
     padded[3:n + 3, :k] = first
     padded[3:n + 3, k] = 0.0
-    return np.hstack([padded[3 + o:n + 3 + o] for o in CONTEXT_OFFSETS])
+    outside = span[:, :1]
+    return np.hstack([padded[3 + o:n + 3 + o] for o in CONTEXT_OFFSETS]
+                     + [span, first * outside])
 
 
 def decide(probabilities: np.ndarray, keep_threshold: float) -> tuple[list[Label], np.ndarray]:

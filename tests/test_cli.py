@@ -129,7 +129,8 @@ def test_explain_lists_every_block_with_its_label(tmp_path: Path) -> None:
     source.write_text(ARTICLE)
     result = run("explain", str(source), "--width", "40")
     assert result.exit_code == 0
-    assert "consent" in result.stdout and "footer" in result.stdout
+    assert "consent" in result.stdout
+    assert "footer" in result.stdout
 
 
 def test_stdin_pipe_in_a_real_process_and_exit_codes(tmp_path: Path) -> None:

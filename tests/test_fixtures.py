@@ -21,8 +21,8 @@ def write(tmp_path: Path, content: str) -> Path:
 
 @pytest.mark.parametrize(("content", "problem"), [
     ("body\tFine.\nbdy\tTypo label.\n",
-     ":2: unknown label 'bdy' (known: body, title, consent, promo, footer, newsletter, social, "
-     "media, ad, meta, other)"),
+     (":2: unknown label 'bdy' (known: body, title, consent, promo, footer, newsletter, social, "
+     "media, ad, meta, other)")),
     ("body\tFine.\nno tab here\n", ":2: expected 'label<TAB>text'"),
     ("body\t\n", ":1: empty block text"),
     ("body\t  padded\n", ":1: block text has leading or trailing spaces"),
