@@ -76,7 +76,7 @@ def train(
     output: Annotated[Path, typer.Option("--output", "-o", help="Model file to write.")] = DEFAULT_MODEL_PATH,
     corpus: Annotated[Path, typer.Option(envvar="CLEANER_CORPUS", help="Shared corpus, used when present.")] = DEFAULT_CORPUS,
     corpus_labels: Annotated[Path, typer.Option(help="Labels of corpus articles (*.jsonl).")] = Path("fixtures/corpus/fakenewsnet"),
-    estimator: Annotated[str, typer.Option(help="Estimator to fit (see --compare).")] = "logreg-C1",
+    estimator: Annotated[str | None, typer.Option(help="Estimator to fit (default: the one chosen by --compare).")] = None,
     compare: Annotated[bool, typer.Option(help="Cross-validate every candidate estimator, save nothing.")] = False,
 ) -> None:
     """Train the block classifier, print grouped cross-validation scores, save model + manifest.
@@ -84,9 +84,11 @@ def train(
     Example: cleaner train fixtures/train -o models/cleaner.joblib
     """
     from cleaner.evaluate import format_report
-    from cleaner.model import CANDIDATES
+    from cleaner.model import CANDIDATES, DEFAULT_ESTIMATOR
     from cleaner.train import cross_validate, gather_training_data, train_and_save
 
+    if estimator is not None and estimator not in CANDIDATES:
+        raise typer.BadParameter(f"one of {', '.join(CANDIDATES)}", param_hint="--estimator")
     try:
         items, inventory = gather_training_data(fixture_paths or [Path("fixtures/train")],
                                                 corpus_labels, corpus)
@@ -102,7 +104,7 @@ def train(
                 f"{r.name.split(', ')[-1]}: content kept {r.content_kept:.4f} noise removed "
                 f"{r.noise_removed:.4f}" for r in reports))
         return
-    manifest, reports = train_and_save(items, inventory, output, estimator)
+    manifest, reports = train_and_save(items, inventory, output, estimator or DEFAULT_ESTIMATOR)
     typer.echo("\n\n".join(format_report(report) for report in reports))
     typer.echo(f"wrote {output} (keep threshold {manifest['keep_threshold']:.3f})")
 
