@@ -264,16 +264,18 @@ class BlockFeaturizer:
         """Return the binary block-by-feature matrix of all blocks of `docs`, in order."""
         from scipy.sparse import csr_matrix
 
-        indptr, indices = [0], []
+        row_starts: list[np.ndarray] = []
+        indices: list[np.ndarray] = [np.zeros(0, dtype=np.int64)]
+        offset = 0
         for doc in docs:
             starts, columns = self.encode(doc)
-            indptr.extend((starts[1:] + indptr[-1]).tolist() + [indptr[-1] + len(columns)]
-                          if len(starts) else [])
+            row_starts.append(starts + offset)  # each document's rows follow the previous ones
             indices.append(columns)
-        flat = np.concatenate(indices) if indices else np.zeros(0, dtype=np.int64)
-        data = self.scale_[flat]
-        return csr_matrix((data, flat, np.asarray(indptr)), shape=(len(indptr) - 1,
-                                                                    len(self.vocabulary_)))
+            offset += len(columns)
+        indptr = np.concatenate([*row_starts, [offset]])
+        flat = np.concatenate(indices)
+        return csr_matrix((self.scale_[flat], flat, indptr),
+                          shape=(len(indptr) - 1, len(self.vocabulary_)))
 
     def fit_transform(self, docs: Sequence[Document], y: object = None) -> csr_matrix:
         """Fit, then transform the same documents."""
