@@ -9,13 +9,14 @@ from typing import Annotated
 import typer
 
 from cleaner.blocks import CleanerError
+from cleaner.fixtures import SHARED_CORPUS as DEFAULT_CORPUS
+from cleaner.model import DEFAULT_MODEL as DEFAULT_MODEL_PATH
+from cleaner.model import LinearBlockModel, load_model
 
 app = typer.Typer(no_args_is_help=True, pretty_exceptions_show_locals=False, add_completion=False,
                   help="Turn scraped news text into clean article bodies.")
 ModelOption = Annotated[Path, typer.Option("--model", "-m", envvar="CLEANER_MODEL",
                                            help="Model file (its .json manifest sits beside it).")]
-DEFAULT_MODEL_PATH = Path(__file__).resolve().parent.parent / "models" / "cleaner.joblib"
-DEFAULT_CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus"
 
 
 def fail(error: CleanerError) -> None:
@@ -23,10 +24,8 @@ def fail(error: CleanerError) -> None:
     typer.echo(f"cleaner: {error}", err=True)
 
 
-def load_or_exit(path: Path):  # type: ignore[no-untyped-def]  # LinearBlockModel, imported lazily
+def load_or_exit(path: Path) -> LinearBlockModel:
     """Return the loaded model, or exit 1 with the reason on one line."""
-    from cleaner.model import load_model
-
     try:
         return load_model(path)
     except CleanerError as error:
@@ -58,9 +57,12 @@ def clean(
 
     if output_format not in ("text", "jsonl"):
         raise typer.BadParameter("must be 'text' or 'jsonl'", param_hint="--format")
-    sources = list(expand_inputs(inputs or ["-"]))
+    names = inputs or ["-"]
+    sources = list(expand_inputs(names))
+    # A directory mirrors into -o even when it holds a single file.
+    several = len(names) > 1 or any(Path(name).is_dir() for name in names)
     try:
-        plan = plan_outputs(sources, output, output_format, several=len(inputs or []) > 1)
+        plan = plan_outputs(sources, output, output_format, several=several)
     except ValueError as error:
         raise typer.BadParameter(str(error), param_hint="-o") from None
     model = load_or_exit(model_path)

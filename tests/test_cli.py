@@ -51,6 +51,14 @@ def test_clean_directory_mirrors_relative_names_and_reports_each_file(tmp_path: 
     assert result.stderr.count("5 blocks, 2 removed (consent 1, footer 1)") == 2
 
 
+def test_directory_with_one_file_still_mirrors_into_the_output_directory(tmp_path: Path) -> None:
+    (tmp_path / "raw").mkdir()
+    (tmp_path / "raw" / "only.txt").write_text(ARTICLE)
+    result = run("clean", str(tmp_path / "raw"), "-o", str(tmp_path / "clean"), "-q")
+    assert result.exit_code == 0
+    assert (tmp_path / "clean" / "only.txt").read_text().startswith("Storm closes coastal road")
+
+
 def test_removed_audit_accounts_for_every_removed_block(tmp_path: Path) -> None:
     source = tmp_path / "a.txt"
     source.write_text(ARTICLE)
