@@ -196,7 +196,7 @@ def check_floors(reports: list[Report], path: Path) -> list[tuple[str, bool]]:
     import json
 
     pinned = json.loads(path.read_text())["floors"]
-    measured = current_floors([r for r in reports])
+    measured = current_floors(reports)
     verdicts = []
     for set_name, floors in pinned.items():
         for key, floor in floors.items():

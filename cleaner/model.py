@@ -127,15 +127,21 @@ def build_pipeline(estimator: str = DEFAULT_ESTIMATOR) -> Pipeline:
 def export(pipeline: Pipeline, keep_threshold: float) -> LinearBlockModel:
     """Return the fitted pipeline's linear form, with every label a column (absent: never)."""
     featurizer = pipeline.named_steps["features"]
-    classifier = pipeline.named_steps["classify"]
-    n_features = len(featurizer.vocabulary_)
-    weights = np.zeros((n_features, len(LABELS)), dtype=np.float64)
+    weights, bias = coefficients_by_label(pipeline.named_steps["classify"])
+    # Fold the featurizer's column scaling into the weights: cleaning sums weights only.
+    return LinearBlockModel(featurizer, weights * featurizer.scale_[:, None], bias, keep_threshold)
+
+
+def coefficients_by_label(classifier: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Return a fitted linear classifier's weights and bias with one column per label, in
+    LABELS order; a label it never saw gets a bias that rules it out."""
+    weights = np.zeros((classifier.coef_.shape[1], len(LABELS)))
     bias = np.full(len(LABELS), -1e9)
     for row, name in enumerate(classifier.classes_):
         column = LABELS.index(Label(name))
-        weights[:, column] = classifier.coef_[row] * featurizer.scale_
+        weights[:, column] = classifier.coef_[row]
         bias[column] = classifier.intercept_[row]
-    return LinearBlockModel(featurizer, weights, bias, keep_threshold)
+    return weights, bias
 
 
 def manifest_path(model_path: Path) -> Path:

@@ -19,10 +19,10 @@ from cleaner.model import (
     CANDIDATES,
     DEFAULT_ESTIMATOR,
     KEPT_COLUMNS,
-    LABELS,
     SEED,
     LinearBlockModel,
     build_pipeline,
+    coefficients_by_label,
     context_matrix,
     decide,
     export,
@@ -76,11 +76,7 @@ def fit_model(items: list[Labeled], estimator: str = DEFAULT_ESTIMATOR,
                          for p, item in zip(held_out, items, strict=True)])
     gold = [label.value for item in items for label in item.labels]
     second = LogisticRegression(C=1.0, max_iter=1000, random_state=SEED).fit(stacked, gold)
-    weights = np.zeros((stacked.shape[1], len(LABELS)))
-    bias = np.full(len(LABELS), -1e9)
-    for row, name in enumerate(second.classes_):
-        weights[:, LABELS.index(Label(name))] = second.coef_[row]
-        bias[LABELS.index(Label(name))] = second.intercept_[row]
+    weights, bias = coefficients_by_label(second)
     model = export(fit_pipeline(items, estimator), keep_threshold)
     return dataclasses.replace(model, context_weights=weights, context_bias=bias)
 
