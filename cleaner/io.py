@@ -98,12 +98,15 @@ def open_audit(path: Path | None) -> IO[str] | None:
     return open(path.with_name(f".{path.name}.tmp"), "w", encoding="utf-8")  # noqa: SIM115
 
 
-def close_audit(audit: IO[str] | None, path: Path | None) -> None:
-    """Close the removal audit and move it to its final name."""
+def close_audit(audit: IO[str] | None, path: Path | None, complete: bool) -> None:
+    """Close the removal audit: move it to its final name if the run completed, else delete it."""
     if audit is None or path is None:
         return
     audit.close()
-    os.replace(audit.name, path)
+    if complete:
+        os.replace(audit.name, path)
+    else:
+        Path(audit.name).unlink(missing_ok=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,19 +120,20 @@ class Plan:
 
 def plan_outputs(sources: list[Source], output: Path | None, output_format: str,
                  several: bool) -> Plan:
-    """Return where each output goes; raise ValueError for an impossible combination."""
-    mirror = several or any(s.relative.parent != Path(".") for s in sources) or (
-        output is not None and output.is_dir())
+    """Return where each output goes; raise ValueError for an impossible combination.
+
+    `several` says the inputs were several paths or a directory: their outputs mirror into -o.
+    """
     if output_format == "jsonl":
         return Plan(sources, [None] * len(sources), jsonl_file=output)
     if output is None:
-        if mirror or len(sources) != 1:
+        if several:
             raise ValueError("several inputs need an output directory (-o DIR) "
                              "or --format jsonl")
         return Plan(sources, [None])
-    if not mirror and len(sources) == 1:
-        return Plan(sources, [output])
-    return Plan(sources, [output / s.relative for s in sources])
+    if several or output.is_dir():
+        return Plan(sources, [output / s.relative for s in sources])
+    return Plan(sources, [output])
 
 
 def clean_sources(plan: Plan, model: LinearBlockModel, removed_path: Path | None,
@@ -140,6 +144,7 @@ def clean_sources(plan: Plan, model: LinearBlockModel, removed_path: Path | None
     failures = 0
     audit = open_audit(removed_path)
     records: list[str] = []
+    complete = False
     try:
         for source, destination in zip(plan.sources, plan.destinations, strict=True):
             try:
@@ -151,10 +156,10 @@ def clean_sources(plan: Plan, model: LinearBlockModel, removed_path: Path | None
                 continue
             if audit is not None:
                 audit.writelines(removed_records(doc, cleaned, source.path))
-            if output_format == "jsonl":
+            if output_format == "jsonl" and plan.jsonl_file is not None:
                 records.append(jsonl_record(source.path, cleaned))
-                if plan.jsonl_file is None:
-                    sys.stdout.write(records.pop())
+            elif output_format == "jsonl":
+                sys.stdout.write(jsonl_record(source.path, cleaned))
             elif destination is None:
                 sys.stdout.write(cleaned.text)
             else:
@@ -169,7 +174,9 @@ def clean_sources(plan: Plan, model: LinearBlockModel, removed_path: Path | None
                 report(summarize(source.path, len(doc.blocks), kinds))
         if plan.jsonl_file is not None:
             write_atomic(plan.jsonl_file, "".join(records))
+        complete = True
     finally:
-        close_audit(audit, removed_path)
+        # An interrupted run leaves no partial audit behind, like every other output.
+        close_audit(audit, removed_path, complete)
     sys.stdout.flush()
     return failures

@@ -155,3 +155,29 @@ def test_stdin_pipe_in_a_real_process_and_exit_codes(tmp_path: Path) -> None:
     usage = subprocess.run([*cleaner, "clean", "--bogus"], capture_output=True, text=True,
                            check=False)
     assert usage.returncode == 2
+
+
+def test_interrupted_run_leaves_no_partial_audit(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    import cleaner.io
+
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    for name in ("a.txt", "b.txt"):
+        (raw / name).write_text(ARTICLE)
+    real_clean = cleaner.io.clean_document
+    calls = []
+
+    def interrupt_on_second(doc, model):  # type: ignore[no-untyped-def]
+        calls.append(doc.id)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real_clean(doc, model)
+
+    monkeypatch.setattr(cleaner.io, "clean_document", interrupt_on_second)
+    audit = tmp_path / "removed.jsonl"
+    run("clean", str(raw), "-o", str(tmp_path / "out"), "--removed", str(audit), "-q")
+    assert not audit.exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
+    assert (tmp_path / "out" / "a.txt").exists()
+    assert not (tmp_path / "out" / "b.txt").exists()
