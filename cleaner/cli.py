@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections import Counter
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Annotated
 
@@ -11,7 +11,7 @@ import typer
 from cleaner.blocks import CleanerError
 from cleaner.fixtures import SHARED_CORPUS as DEFAULT_CORPUS
 from cleaner.model import DEFAULT_MODEL as DEFAULT_MODEL_PATH
-from cleaner.model import LinearBlockModel, load_model
+from cleaner.model import LinearBlockModel
 
 app = typer.Typer(no_args_is_help=True, pretty_exceptions_show_locals=False, add_completion=False,
                   help="Turn scraped news text into clean article bodies.")
@@ -26,18 +26,13 @@ def fail(error: CleanerError) -> None:
 
 def load_or_exit(path: Path) -> LinearBlockModel:
     """Return the loaded model, or exit 1 with the reason on one line."""
+    from cleaner.batch import model_at
+
     try:
-        return load_model(path)
+        return model_at(path)
     except CleanerError as error:
         fail(error)
         raise typer.Exit(1) from None
-
-
-def summary_line(source: str, blocks: int, removed: Counter[str]) -> str:
-    """Return the one-line summary of one cleaned input."""
-    kinds = ", ".join(f"{label} {n}" for label, n in sorted(removed.items()))
-    return f"{source}: {blocks} blocks, {sum(removed.values())} removed" + (
-        f" ({kinds})" if kinds else "")
 
 
 @app.command()
@@ -46,30 +41,54 @@ def clean(
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Output file or directory.")] = None,
     removed: Annotated[Path | None, typer.Option(help="Write one JSON line per removed block here.")] = None,
     output_format: Annotated[str, typer.Option("--format", help="text or jsonl.")] = "text",
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary lines on stderr.")] = False,
+    jsonl: Annotated[bool, typer.Option("--jsonl", help="Inputs are JSON Lines records (*.jsonl[.gz]).")] = False,
+    text_field: Annotated[str, typer.Option(help="With --jsonl: the field holding scraped text.")] = "text",
+    html_field: Annotated[str | None, typer.Option(help="With --jsonl: the field holding HTML instead.")] = None,
+    id_field: Annotated[str, typer.Option(help="With --jsonl: the field naming a record.")] = "id",
+    glob: Annotated[list[str] | None, typer.Option(help="Files to take from directories, e.g. '*.txt' (repeatable).")] = None,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", envvar="CLEANER_JOBS", help="Processes to use (0: all cores).")] = 1,
+    force: Annotated[bool, typer.Option(help="Clean again even when an output is up to date.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary lines on stderr.")] = False,
     model_path: ModelOption = DEFAULT_MODEL_PATH,
 ) -> None:
-    """Clean scraped articles: keep the article's own lines, drop the noise.
+    """Clean scraped articles (text or HTML): keep the article's own lines, drop the noise.
 
-    Example: cleaner clean raw/ -o clean/ --removed removed.jsonl
+    Example: cleaner clean raw/ -o clean/ -j 2 --removed removed.jsonl
+
+    Records: zcat dump.jsonl.gz | cleaner clean --jsonl - -j 2 > clean.jsonl
     """
-    from cleaner.io import clean_sources, expand_inputs, plan_outputs
+    import os
+    import sys
+
+    from cleaner.batch import ProgressBar, Run, Settings, closing_line, plan_outputs, skip_fresh
+    from cleaner.io import HTML_SUFFIXES, JSONL_SUFFIXES, TEXT_SUFFIXES, expand_inputs
 
     if output_format not in ("text", "jsonl"):
         raise typer.BadParameter("must be 'text' or 'jsonl'", param_hint="--format")
+    if jobs < 0:
+        raise typer.BadParameter("must be 0 (all cores) or more", param_hint="--jobs")
     names = inputs or ["-"]
-    sources = list(expand_inputs(names))
+    suffixes = JSONL_SUFFIXES if jsonl else TEXT_SUFFIXES + HTML_SUFFIXES
+    sources = list(expand_inputs(names, suffixes, glob))
     # A directory mirrors into -o even when it holds a single file.
     several = len(names) > 1 or any(Path(name).is_dir() for name in names)
     try:
-        plan = plan_outputs(sources, output, output_format, several=several)
+        plan = plan_outputs(sources, output, output_format, several, jsonl_input=jsonl)
     except ValueError as error:
         raise typer.BadParameter(str(error), param_hint="-o") from None
-    model = load_or_exit(model_path)
-    failures = clean_sources(plan, model, removed, output_format,
-                             report=None if quiet else lambda line: typer.echo(line, err=True),
-                             on_error=fail, summarize=summary_line)
-    raise typer.Exit(1 if failures else 0)
+    load_or_exit(model_path)  # a refused model is one error line, not one per document
+    plan, skipped = skip_fresh(plan, model_path, force)
+    settings = Settings(model_path, output_format, removed is not None, text_field, html_field, id_field)
+    show_bar = not quiet and sys.stderr.isatty()
+    with ProgressBar(None if jsonl else len(plan.tasks)) if show_bar else nullcontext() as bar:
+        run = Run(settings, jobs or os.cpu_count() or 1, removed,
+                  report=bar.say if bar else lambda line: typer.echo(line, err=True),
+                  progress=bar, per_file=not quiet)
+        totals = run.clean_shards(plan.shards) if jsonl else run.clean_files(plan.tasks, plan.jsonl_file)
+    totals.skipped = skipped
+    if not quiet and (jsonl or totals.documents + totals.failed + skipped > 1):
+        typer.echo(closing_line(totals), err=True)
+    raise typer.Exit(1 if totals.failed else 0)
 
 
 @app.command()

@@ -1,24 +1,26 @@
-"""Inputs and outputs: files, directories and `-`, decoding, atomic writes, the removal audit."""
+"""Inputs and outputs: files, directories and `-`, decoding, atomic writes, skip-if-fresh, audit."""
 
 from __future__ import annotations
 
+import gzip
+import io
 import json
 import os
 import sys
 import tempfile
-from collections import Counter
-from collections.abc import Callable, Iterator
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from cleaner.blocks import Cleaned, CleanerError, Document
-from cleaner.clean import clean_document
-from cleaner.model import LinearBlockModel
-from cleaner.segment import segment_text
 
 STDIN = "-"
 TEXT_SUFFIXES = (".txt",)
+HTML_SUFFIXES = (".html", ".htm", ".html.gz", ".htm.gz")
+JSONL_SUFFIXES = (".jsonl", ".jsonl.gz", ".ndjson")
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,23 +30,39 @@ class Source:
     path: str
     relative: Path
 
+    @property
+    def is_html(self) -> bool:
+        """Return True when the input is an HTML page, judged by its name."""
+        return self.path.lower().endswith(HTML_SUFFIXES)
 
-def expand_inputs(inputs: list[str]) -> Iterator[Source]:
-    """Yield every input to clean: `-`, files, and the text files under directories."""
+
+def expand_inputs(inputs: list[str], suffixes: tuple[str, ...],
+                  globs: list[str] | None = None) -> Iterator[Source]:
+    """Yield every input: `-`, files, and the files under directories (by suffix or glob)."""
     for name in inputs:
         path = Path(name)
         if name == STDIN:
             yield Source(STDIN, Path("stdin.txt"))
         elif path.is_dir():
-            for found in sorted(path.rglob("*")):
-                if found.is_file() and found.name.endswith(TEXT_SUFFIXES):
-                    yield Source(str(found), found.relative_to(path))
+            found = {p for pattern in globs for p in path.rglob(pattern)} if globs else {
+                p for p in path.rglob("*") if p.name.lower().endswith(suffixes)}
+            for file in sorted(p for p in found if p.is_file()):
+                yield Source(str(file), file.relative_to(path))
         else:
             yield Source(name, Path(path.name))
 
 
-def read_text(source: str) -> str:
-    """Return the text of a file or of stdin; raise CleanerError when it is not text."""
+def output_name(relative: Path) -> Path:
+    """Return the clean text's name for an input: pages become .txt, texts keep their name."""
+    name = relative.name
+    for suffix in HTML_SUFFIXES:
+        if name.lower().endswith(suffix):
+            return relative.with_name(name[: -len(suffix)] + ".txt")
+    return relative
+
+
+def read_bytes(source: str) -> bytes:
+    """Return the bytes of a file (gunzipped for *.gz) or of stdin; raise CleanerError if unreadable."""
     try:
         data = sys.stdin.buffer.read() if source == STDIN else Path(source).read_bytes()
     except FileNotFoundError:
@@ -53,6 +71,16 @@ def read_text(source: str) -> str:
         raise CleanerError(source, "is a directory") from None
     except OSError as error:
         raise CleanerError(source, f"cannot read ({error.strerror})") from None
+    if source.lower().endswith(".gz"):
+        try:
+            return gzip.decompress(data)
+        except (EOFError, OSError, zlib.error) as error:
+            raise CleanerError(source, f"broken gzip file ({error})") from None
+    return data
+
+
+def decode_text(data: bytes, source: str) -> str:
+    """Return the text of scraped bytes; raise CleanerError when they are not text."""
     if b"\0" in data[:8192]:
         raise CleanerError(source, "binary file (NUL bytes), not scraped text")
     try:
@@ -61,28 +89,64 @@ def read_text(source: str) -> str:
         raise CleanerError(source, f"not UTF-8 text (bad byte at offset {error.start})") from None
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write `text` to `path` so that no half-written file can ever exist there."""
+def read_text(source: str) -> str:
+    """Return the text of a file or of stdin; raise CleanerError when it is not text."""
+    return decode_text(read_bytes(source), source)
+
+
+@contextmanager
+def atomic_writer(path: Path) -> Iterator[IO[str]]:
+    """Yield a text file that appears at `path` only when the block completes (gzip for *.gz).
+
+    Until then it is a hidden temporary file beside `path`, removed on any error or interrupt,
+    so no reader ever sees a half-written output.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
-            out.write(text)
-            out.flush()
-            os.fsync(out.fileno())
+        with os.fdopen(handle, "wb") as raw:
+            packed: Any = gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) if path.name.endswith(
+                ".gz") else raw
+            text = io.TextIOWrapper(packed, encoding="utf-8", newline="")
+            try:
+                yield text
+            finally:
+                text.detach()  # flushes, and leaves closing the files to this function
+            if packed is not raw:
+                packed.close()  # writes the gzip trailer; leaves `raw` open
+            raw.flush()
+            os.fsync(raw.fileno())
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
 
 
-def removed_records(doc: Document, cleaned: Cleaned, source: str) -> Iterator[str]:
-    """Yield one JSON line per removed block: source, index, label, probability, text."""
-    for verdict in cleaned.removed:
-        block = doc.blocks[verdict.block_index]
-        yield json.dumps({"source": source, "block": verdict.block_index,
-                          "label": verdict.label.value, "probability": verdict.confidence,
-                          "text": block.text}, ensure_ascii=False) + "\n"
+def write_atomic(path: Path, text: str) -> None:
+    """Write `text` to `path` so that no half-written file can ever exist there."""
+    with atomic_writer(path) as out:
+        out.write(text)
+
+
+def is_fresh(output: Path, inputs: list[Path]) -> bool:
+    """Return True when `output` exists and is newer than every one of `inputs` (make's rule)."""
+    try:
+        built = output.stat().st_mtime_ns
+        return all(built >= path.stat().st_mtime_ns for path in inputs)
+    except OSError:
+        return False
+
+
+def removed_entries(doc: Document, cleaned: Cleaned) -> list[dict[str, Any]]:
+    """Return one entry per removed block: index, label, probability, text."""
+    return [{"block": v.block_index, "label": v.label.value, "probability": v.confidence,
+             "text": doc.blocks[v.block_index].text} for v in cleaned.removed]
+
+
+def audit_lines(source: str, entries: list[dict[str, Any]]) -> tuple[str, ...]:
+    """Return the removal audit's JSON lines for one document."""
+    return tuple(json.dumps({"source": source, **entry}, ensure_ascii=False) + "\n"
+                 for entry in entries)
 
 
 def jsonl_record(source: str, cleaned: Cleaned) -> str:
@@ -90,93 +154,19 @@ def jsonl_record(source: str, cleaned: Cleaned) -> str:
     return json.dumps({"id": source, "text": cleaned.text}, ensure_ascii=False) + "\n"
 
 
-def open_audit(path: Path | None) -> IO[str] | None:
-    """Return a file for the removal audit, written beside its final name until closed."""
-    if path is None:
-        return None
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return open(path.with_name(f".{path.name}.tmp"), "w", encoding="utf-8")  # noqa: SIM115
-
-
-def close_audit(audit: IO[str] | None, path: Path | None, complete: bool) -> None:
-    """Close the removal audit: move it to its final name if the run completed, else delete it."""
-    if audit is None or path is None:
-        return
-    audit.close()
-    if complete:
-        os.replace(audit.name, path)
+def jsonl_lines(source: str) -> Iterator[tuple[int, str]]:
+    """Yield (line number, line) of a JSON Lines file or stdin, streamed in constant memory."""
+    if source == STDIN:
+        stream: IO[str] = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace")
     else:
-        Path(audit.name).unlink(missing_ok=True)
-
-
-@dataclass(frozen=True, slots=True)
-class Plan:
-    """Which inputs to clean and where each output goes (None: standard output)."""
-
-    sources: list[Source]
-    destinations: list[Path | None]
-    jsonl_file: Path | None = None
-
-
-def plan_outputs(sources: list[Source], output: Path | None, output_format: str,
-                 several: bool) -> Plan:
-    """Return where each output goes; raise ValueError for an impossible combination.
-
-    `several` says the inputs were several paths or a directory: their outputs mirror into -o.
-    """
-    if output_format == "jsonl":
-        return Plan(sources, [None] * len(sources), jsonl_file=output)
-    if output is None:
-        if several:
-            raise ValueError("several inputs need an output directory (-o DIR) "
-                             "or --format jsonl")
-        return Plan(sources, [None])
-    if several or output.is_dir():
-        return Plan(sources, [output / s.relative for s in sources])
-    return Plan(sources, [output])
-
-
-def clean_sources(plan: Plan, model: LinearBlockModel, removed_path: Path | None,
-                  output_format: str, report: Callable[[str], None] | None,
-                  on_error: Callable[[CleanerError], None],
-                  summarize: Callable[[str, int, Counter[str]], str]) -> int:
-    """Clean every planned input, writing each output as it is done; return the failure count."""
-    failures = 0
-    audit = open_audit(removed_path)
-    records: list[str] = []
-    complete = False
-    try:
-        for source, destination in zip(plan.sources, plan.destinations, strict=True):
-            try:
-                doc = segment_text(read_text(source.path), doc_id=source.path)
-                cleaned = clean_document(doc, model)
-            except CleanerError as error:
-                on_error(error)
-                failures += 1
-                continue
-            if audit is not None:
-                audit.writelines(removed_records(doc, cleaned, source.path))
-            if output_format == "jsonl" and plan.jsonl_file is not None:
-                records.append(jsonl_record(source.path, cleaned))
-            elif output_format == "jsonl":
-                sys.stdout.write(jsonl_record(source.path, cleaned))
-            elif destination is None:
-                sys.stdout.write(cleaned.text)
-            else:
-                try:
-                    write_atomic(destination, cleaned.text)
-                except OSError as error:
-                    on_error(CleanerError(str(destination), f"cannot write ({error.strerror})"))
-                    failures += 1
-                    continue
-            if report is not None:
-                kinds = Counter(v.label.value for v in cleaned.removed)
-                report(summarize(source.path, len(doc.blocks), kinds))
-        if plan.jsonl_file is not None:
-            write_atomic(plan.jsonl_file, "".join(records))
-        complete = True
-    finally:
-        # An interrupted run leaves no partial audit behind, like every other output.
-        close_audit(audit, removed_path, complete)
-    sys.stdout.flush()
-    return failures
+        try:
+            stream = (gzip.open(source, "rt", encoding="utf-8", errors="replace")
+                      if source.lower().endswith(".gz")
+                      else open(source, encoding="utf-8", errors="replace"))  # noqa: SIM115
+        except OSError as error:
+            raise CleanerError(source, f"cannot read ({error.strerror or error})") from None
+    with stream:
+        try:
+            yield from enumerate(stream, 1)
+        except (EOFError, OSError, zlib.error) as error:
+            raise CleanerError(source, f"broken gzip file ({error})") from None

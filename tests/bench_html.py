@@ -1,0 +1,304 @@
+"""Score HTML article extraction on the 181 pages of Zyte's article-extraction-benchmark.
+
+Example: python tests/bench_html.py --only trafilatura-nocomments --limit 20 --json bench-html.json
+
+The metric is the benchmark's own evaluate.py (github.com/scrapinghub/article-extraction-benchmark),
+reproduced here:
+
+- Tokens are `\\w+` matches. The case is kept: the benchmark compiles the pattern with
+  re.IGNORECASE, which changes nothing for `\\w+` and lowercases nothing, so "The" and "the"
+  are different tokens.
+- A text's shingles are a bag (Counter) of 4-token tuples. A text of 1 to 3 tokens gives one
+  shorter shingle (all its tokens); an empty text gives none.
+- Per page, tp/fp/fn count shared, extra and missing shingles. Precision is tp / (tp + fp) and
+  recall tp / (tp + fn); both are 1 when fp = fn = 0 (identical bags). The benchmark divides
+  the three counts by their sum first, which changes neither ratio, so that step is left out.
+- Precision is averaged over the pages with output (tp + fp > 0), recall over the pages with a
+  true article (tp + fn > 0: all 181), and F1 is the harmonic mean of the two averages.
+- An extractor that returns None, or raises, has empty output for that page: it lowers recall
+  and leaves precision alone. The benchmark's bootstrap error bars are not computed; its
+  "accuracy" (identical token lists) is written to --json only.
+
+Pages are decoded as UTF-8 (the benchmark's README says they are) and each system gets the
+same str, as the benchmark's extractor scripts pass it. Pages/s is the wall time of the
+extraction loop alone: reading, decompressing, imports and model loading come before it.
+jusText runs with the parameters of the benchmark's run_justext.py, not the library defaults.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import gzip
+import json
+import os
+import re
+import statistics
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NoReturn
+
+SHARED_CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus"
+BENCHMARK = Path("html") / "scrapinghub-aeb"  # inside the shared corpus, or $CLEANER_CORPUS
+SHINGLE_TOKENS = 4
+TOKEN = re.compile(r"\w+")
+BASE_SYSTEM = "trafilatura"  # the pages/s ratio is to this system, measured in the same run
+# jusText as the benchmark's run_justext.py calls it: length_low, length_high, stopwords_low,
+# stopwords_high, max_link_density, max_heading_distance, no_headings.
+JUSTEXT_ARGS = (50, 200, 0.1, 0.2, 0.2, 200, True)
+
+# Leftover noise: an output line that is not in the page's true article and looks like
+# boilerplate. Written from the kinds of noise the project's own rules name (consent, newsletter,
+# promo headers, source footers, ads, share prompts, copyright, photo credits); the patterns are
+# searched in the lower-cased line. Words that also occur in article prose are anchored to the
+# start of the line.
+NOISE_LINE = re.compile(
+    r"cookie|consent|privacy (policy|notice|settings)|terms of (use|service)"
+    r"|sign(ed)? ?up\b|newsletter|\b(un)?subscri(be|bing|ption)s?\b|\b(your|to) inbox\b"
+    r"|^\W*(don['’]?t miss|read more|see more|more from|related|recommended|read next|watch"
+    r"|also read|see also|most read|trending)\b"
+    r"|^\W*(source|credit|photo|image|picture|video)s? ?:|\((image|photo|picture|credit)s?:"
+    r"|^\W*(advertisement|sponsored|ad|story continues below)\W*$"
+    r"|^\W*(share|follow|like us|tweet|email|print)\b|share (this|on)|follow (us|@)"
+    r"|click here|tap here|copyright|©|\(c\) ?\d{4}|all rights reserved"
+    r"|getty|shutterstock|\bafp\b|reuters/|\bap photo\b|scroll down for video",
+)
+
+
+class Skipped(Exception):
+    """A system that cannot run in this environment; the message says why."""
+
+
+Extract = Callable[[str], str | None]
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One benchmark page: its id, decoded HTML and true article body."""
+
+    id: str
+    html: str
+    truth: str
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    """Exit with one error line on stderr."""
+    sys.stderr.write(f"bench_html: {message}\n")
+    raise SystemExit(code)
+
+
+def benchmark_dir() -> Path:
+    """Return the benchmark's folder, under $CLEANER_CORPUS when that is set."""
+    return Path(os.environ.get("CLEANER_CORPUS") or SHARED_CORPUS) / BENCHMARK
+
+
+def load_pages(folder: Path, limit: int | None) -> list[Page]:
+    """Return the benchmark pages in id order, only the first `limit` if given."""
+    truth = json.loads((folder / "ground-truth.json").read_text(encoding="utf-8"))
+    pages = []
+    for page_id in sorted(truth)[:limit]:
+        raw = gzip.decompress((folder / "html" / f"{page_id}.html.gz").read_bytes())
+        pages.append(Page(page_id, raw.decode("utf-8"), truth[page_id].get("articleBody") or ""))
+    return pages
+
+
+def shingles(text: str) -> Counter[tuple[str, ...]]:
+    """Return the bag of 4-token shingles of `text`, as the benchmark builds it."""
+    tokens = TOKEN.findall(text)
+    if not tokens:
+        return Counter()
+    count = max(1, len(tokens) - SHINGLE_TOKENS + 1)
+    return Counter(tuple(tokens[i:i + SHINGLE_TOKENS]) for i in range(count))
+
+
+def match_counts(true: str, pred: str) -> tuple[int, int, int]:
+    """Return the shared, extra and missing shingles (tp, fp, fn) of one page."""
+    true_bag, pred_bag = shingles(true), shingles(pred)
+    tp = sum((true_bag & pred_bag).values())
+    return tp, pred_bag.total() - tp, true_bag.total() - tp
+
+
+def page_precision(tp: int, fp: int, fn: int) -> float:
+    """Return one page's precision, 1 for identical bags as in the benchmark."""
+    return 1.0 if fp == fn == 0 else tp / (tp + fp)
+
+
+def page_recall(tp: int, fp: int, fn: int) -> float:
+    """Return one page's recall, 1 for identical bags as in the benchmark."""
+    return 1.0 if fp == fn == 0 else tp / (tp + fn)
+
+
+def score(pages: list[Page], outputs: list[str]) -> dict[str, float]:
+    """Return the benchmark's precision, recall, F1 and accuracy of `outputs`."""
+    counts = [match_counts(page.truth, pred) for page, pred in zip(pages, outputs, strict=True)]
+    precisions = [page_precision(*c) for c in counts if c[0] + c[1] > 0]
+    recalls = [page_recall(*c) for c in counts if c[0] + c[2] > 0]
+    precision = statistics.mean(precisions) if precisions else 0.0
+    recall = statistics.mean(recalls) if recalls else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    exact = statistics.mean(TOKEN.findall(page.truth) == TOKEN.findall(pred)
+                            for page, pred in zip(pages, outputs, strict=True))
+    return {"precision": precision, "recall": recall, "f1": f1, "accuracy": exact}
+
+
+def normalise(text: str) -> str:
+    """Return `text` lower-cased with every whitespace run made one space."""
+    return " ".join(text.lower().split())
+
+
+def noise_lines(truth: str, pred: str) -> list[str]:
+    """Return the lines of `pred` that are not in `truth` and look like boilerplate."""
+    true_text = normalise(truth)
+    lines = (normalise(line) for line in pred.splitlines())
+    return [line for line in lines if line and line not in true_text and NOISE_LINE.search(line)]
+
+
+def html_text_of(fragment: str) -> str:
+    """Return the text of an HTML fragment with one line per paragraph, as the benchmark does."""
+    import html_text  # the benchmark's run_readability.py turns readability's HTML into text so
+
+    return str(html_text.extract_text(fragment))
+
+
+def trafilatura_system(**options: Any) -> Extract:
+    """Return trafilatura.extract with `options`."""
+    import trafilatura
+
+    return lambda html: trafilatura.extract(html, **options)
+
+
+def readability_system() -> Extract:
+    """Return readability-lxml's main content as text."""
+    from readability import Document
+
+    return lambda html: html_text_of(Document(html).summary(html_partial=True))
+
+
+def justext_system() -> Extract:
+    """Return jusText's non-boilerplate paragraphs, one a line, with the English stoplist."""
+    import justext
+
+    stoplist = justext.get_stoplist("English")
+    return lambda html: "\n".join(paragraph.text for paragraph in
+                                  justext.justext(html, stoplist, *JUSTEXT_ARGS)
+                                  if not paragraph.is_boilerplate)
+
+
+def cleaner_system() -> Extract:
+    """Return the project's HTML cleaner, or raise Skipped while its HTML API is missing."""
+    from cleaner import Cleaner, CleanerError
+
+    try:
+        clean_html = Cleaner().clean_html
+    except AttributeError:
+        raise Skipped("Cleaner.clean_html does not exist yet") from None
+    except CleanerError as error:
+        raise Skipped(str(error)) from None
+    return lambda html: clean_html(html).text
+
+
+SYSTEMS: dict[str, Callable[[], Extract]] = {
+    "trafilatura": trafilatura_system,
+    "trafilatura-nocomments": lambda: trafilatura_system(include_comments=False),
+    "readability": readability_system,
+    "justext": justext_system,
+    "cleaner": cleaner_system,
+}
+
+
+def run_system(extract: Extract, pages: list[Page]) -> tuple[list[str], list[str], float]:
+    """Return each page's output, the failures as 'id: error' and the wall seconds taken."""
+    outputs, failures = [], []
+    with contextlib.suppress(Exception):  # untimed: first-call setup is no page's cost
+        extract(pages[0].html)
+    started = time.perf_counter()
+    for page in pages:
+        try:
+            outputs.append(extract(page.html) or "")
+        except Exception as error:  # any crash counts as empty output, and is reported
+            outputs.append("")
+            failures.append(f"{page.id}: {type(error).__name__}: {error}")
+    return outputs, failures, time.perf_counter() - started
+
+
+def measure(name: str, pages: list[Page]) -> dict[str, Any]:
+    """Return the scores, noise lines, failures and speed of one system on `pages`."""
+    extract = SYSTEMS[name]()
+    outputs, failures, seconds = run_system(extract, pages)
+    noise = sum(len(noise_lines(page.truth, pred)) for page, pred in zip(pages, outputs, strict=True))
+    if failures:
+        sys.stderr.write(f"bench_html: {name}: {len(failures)} pages raised; first {failures[0]}\n")
+    return {**score(pages, outputs), "noise_lines": noise, "failures": len(failures),
+            "seconds": seconds, "pages_per_s": len(pages) / seconds}
+
+
+def benchmark(names: list[str], pages: list[Page]) -> dict[str, Any]:
+    """Return every figure of one run: one entry per system measured and the skipped ones."""
+    systems: dict[str, dict[str, Any]] = {}
+    skipped: dict[str, str] = {}
+    for name in names:
+        try:
+            systems[name] = measure(name, pages)
+        except Skipped as reason:
+            skipped[name] = str(reason)
+    base = systems.get(BASE_SYSTEM)
+    for figures in systems.values():
+        figures["speed_ratio"] = figures["pages_per_s"] / base["pages_per_s"] if base else None
+    return {"pages": len(pages), "systems": systems, "skipped": skipped}
+
+
+def format_table(figures: dict[str, Any]) -> str:
+    """Return the figures as a plain aligned table, with a line for each skipped system."""
+    lines = [f"{figures['pages']} pages of {BENCHMARK.name}, scored with its 4-token shingle metric",
+             (f"{'system':24}{'precision':>10}{'recall':>8}{'F1':>7}{'noise':>7}{'failed':>8}"
+              f"{'pages/s':>9}{'x ' + BASE_SYSTEM:>15}")]
+    for name, run in figures["systems"].items():
+        ratio = "-" if run["speed_ratio"] is None else f"{run['speed_ratio']:.2f}"
+        lines.append(f"{name:24}{run['precision']:10.3f}{run['recall']:8.3f}{run['f1']:7.3f}"
+                     f"{run['noise_lines']:7d}{run['failures']:8d}{run['pages_per_s']:9.1f}"
+                     f"{ratio:>15}")
+    lines += [f"{name:24}skipped: {reason}" for name, reason in figures["skipped"].items()]
+    lines.append("noise: output lines not in the true article that match NOISE_LINE")
+    return "\n".join(lines)
+
+
+def parse_args() -> argparse.Namespace:
+    """Return the command-line options, checked."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", action="append", choices=list(SYSTEMS), metavar="NAME",
+                        help=f"run only this system (repeatable): {', '.join(SYSTEMS)}")
+    parser.add_argument("--limit", type=int, metavar="N", help="use only the first N pages")
+    parser.add_argument("--json", type=Path, metavar="FILE", help="also write the figures here")
+    args = parser.parse_args()
+    if args.limit is not None and args.limit < 1:
+        parser.error("--limit must be at least 1")
+    if not (benchmark_dir() / "ground-truth.json").is_file():
+        fail(f"{benchmark_dir()}: corpus not found; set CLEANER_CORPUS to the shared corpus", 2)
+    if args.json and not args.json.parent.is_dir():
+        fail(f"{args.json}: no such directory; pick a --json path in an existing one", 2)
+    return args
+
+
+def main() -> None:
+    """Parse the options, run the systems and report them."""
+    args = parse_args()
+    try:
+        pages = load_pages(benchmark_dir(), args.limit)
+    except (OSError, UnicodeDecodeError, ValueError) as error:
+        fail(f"{benchmark_dir()}: unreadable corpus ({error})", 2)
+    names = [name for name in SYSTEMS if name in (args.only or SYSTEMS)]
+    figures = benchmark(names, pages)
+    print(format_table(figures))  # noqa: T201  # a benchmark script's report is its output
+    try:
+        if args.json:
+            args.json.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+    except OSError as error:
+        fail(f"{args.json}: cannot write ({error.strerror})")
+
+
+if __name__ == "__main__":
+    main()
