@@ -102,6 +102,8 @@ def atomic_writer(path: Path) -> Iterator[IO[str]]:
     so no reader ever sees a half-written output.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
+    for leftover in path.parent.glob(f".{glob_escape(path.name)}.*.tmp"):
+        leftover.unlink(missing_ok=True)  # from a run that was killed (SIGKILL) while writing
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(handle, "wb") as raw:
@@ -120,6 +122,11 @@ def atomic_writer(path: Path) -> Iterator[IO[str]]:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def glob_escape(name: str) -> str:
+    """Return `name` with the characters glob treats as patterns escaped."""
+    return "".join(f"[{c}]" if c in "*?[" else c for c in name)
 
 
 def write_atomic(path: Path, text: str) -> None:

@@ -1,0 +1,184 @@
+"""Batch ETL as a Makefile runs it: JSON Lines records, --jobs, skip-if-fresh, interrupted runs."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from cleaner.cli import app
+from tests.test_cli import ARTICLE
+
+runner = CliRunner()
+OTHER = ("Council approves new bridge\n"
+         "The council voted seven to two on Tuesday to approve the new river bridge.\n"
+         "Share this article\n"
+         "Construction is expected to begin next spring and last two years, officials said.\n")
+
+
+def run(*args: str, stdin: str | None = None):  # type: ignore[no-untyped-def]
+    return runner.invoke(app, list(args), input=stdin)
+
+
+def write_records(path: Path, lines: list[str]) -> None:
+    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+
+
+def test_jsonl_records_keep_their_fields_and_order_and_gain_clean_text(tmp_path: Path) -> None:
+    records = [{"id": f"r{i}", "text": text, "url": f"https://example.com/{i}", "rank": i}
+               for i, text in enumerate([ARTICLE, OTHER, ARTICLE])]
+    source = tmp_path / "dump.jsonl"
+    write_records(source, [json.dumps(r, ensure_ascii=False) for r in records])
+    result = run("clean", "--jsonl", str(source), "-o", str(tmp_path / "clean.jsonl"))
+    assert result.exit_code == 0, result.stderr
+    out = [json.loads(line) for line in (tmp_path / "clean.jsonl").read_text().splitlines()]
+    assert [r["id"] for r in out] == ["r0", "r1", "r2"]
+    assert all(r["url"] == f"https://example.com/{r['rank']}" for r in out)
+    assert out[0]["text"] == ARTICLE  # the input field is passed through untouched
+    assert out[0]["clean_text"].startswith("Storm closes coastal road\n")
+    assert "Source: Read Full Article" not in out[0]["clean_text"]
+    assert "removed" not in out[0]
+    assert result.stderr.endswith("0 skipped (up to date), 0 failed\n")
+
+
+def test_malformed_record_is_reported_with_its_line_and_every_other_record_written(
+        tmp_path: Path) -> None:
+    source = tmp_path / "dump.jsonl"
+    write_records(source, [json.dumps({"id": "a", "text": ARTICLE}), "{not json",
+                           json.dumps({"id": "b", "body": "no text field"}), "",
+                           json.dumps(["a list"]), json.dumps({"id": "c", "text": OTHER})])
+    result = run("clean", "--jsonl", str(source), "-q")
+    assert result.exit_code == 1
+    assert [json.loads(line)["id"] for line in result.stdout.splitlines()] == ["a", "c"]
+    assert result.stderr.splitlines() == [
+        f"cleaner: {source}:2: not valid JSON (Expecting property name enclosed in double quotes"
+        " at column 2)",
+        f"cleaner: {source}:3: no string field 'text'",
+        f"cleaner: {source}:5: not a JSON object"]
+
+
+def test_removed_adds_each_records_removed_blocks(tmp_path: Path) -> None:
+    source = tmp_path / "dump.jsonl"
+    write_records(source, [json.dumps({"id": "a", "text": ARTICLE})])
+    audit = tmp_path / "removed.jsonl"
+    result = run("clean", "--jsonl", str(source), "--removed", str(audit), "-q")
+    record = json.loads(result.stdout)
+    labels = {entry["label"] for entry in record["removed"]}
+    assert {"consent", "footer"} <= labels
+    audited = [json.loads(line) for line in audit.read_text().splitlines()]
+    assert [a["source"] for a in audited] == ["a"] * len(record["removed"])
+
+
+def test_text_field_and_id_field_choose_the_fields(tmp_path: Path) -> None:
+    source = tmp_path / "dump.jsonl"
+    write_records(source, [json.dumps({"key": "k1", "body": ARTICLE})])
+    audit = tmp_path / "removed.jsonl"
+    result = run("clean", "--jsonl", str(source), "--text-field", "body", "--id-field", "key",
+                 "--removed", str(audit), "-q")
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["clean_text"].startswith("Storm closes coastal road")
+    assert json.loads(audit.read_text().splitlines()[0])["source"] == "k1"
+
+
+def test_jsonl_directory_mirrors_shards_and_gzip_stays_gzip(tmp_path: Path) -> None:
+    import gzip
+
+    raw = tmp_path / "raw"
+    (raw / "2024").mkdir(parents=True)
+    write_records(raw / "a.jsonl", [json.dumps({"id": "a", "text": ARTICLE})])
+    with gzip.open(raw / "2024" / "b.jsonl.gz", "wt", encoding="utf-8") as packed:
+        packed.write(json.dumps({"id": "b", "text": OTHER}) + "\n")
+    result = run("clean", "--jsonl", str(raw), "-o", str(tmp_path / "clean"), "-q")
+    assert result.exit_code == 0, result.stderr
+    with gzip.open(tmp_path / "clean" / "2024" / "b.jsonl.gz", "rt", encoding="utf-8") as packed:
+        assert json.loads(packed.read())["id"] == "b"
+    assert json.loads((tmp_path / "clean" / "a.jsonl").read_text())["id"] == "a"
+
+
+def test_two_jobs_write_what_one_job_writes(tmp_path: Path) -> None:
+    source = tmp_path / "dump.jsonl"
+    write_records(source, [json.dumps({"id": str(i), "text": [ARTICLE, OTHER][i % 2]})
+                           for i in range(80)] + ["oops"])
+    one = run("clean", "--jsonl", str(source), "-o", str(tmp_path / "one.jsonl"), "-q")
+    two = run("clean", "--jsonl", str(source), "-o", str(tmp_path / "two.jsonl"), "-q", "-j", "2")
+    assert (one.exit_code, two.exit_code) == (1, 1)
+    assert one.stderr == two.stderr == f"cleaner: {source}:81: not valid JSON (Expecting value" \
+                                       " at column 1)\n"
+    assert (tmp_path / "one.jsonl").read_bytes() == (tmp_path / "two.jsonl").read_bytes()
+
+
+def make_tree(root: Path, count: int) -> None:
+    for i in range(count):
+        folder = root / f"day{i % 3}"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"a{i}.txt").write_text(ARTICLE if i % 2 else OTHER, encoding="utf-8")
+
+
+def test_directory_with_jobs_mirrors_every_file(tmp_path: Path) -> None:
+    make_tree(tmp_path / "raw", 12)
+    result = run("clean", str(tmp_path / "raw"), "-o", str(tmp_path / "clean"), "-j", "2")
+    assert result.exit_code == 0, result.stderr
+    written = sorted(p.relative_to(tmp_path / "clean").as_posix()
+                     for p in (tmp_path / "clean").rglob("*.txt"))
+    assert written == sorted(p.relative_to(tmp_path / "raw").as_posix()
+                             for p in (tmp_path / "raw").rglob("*.txt"))
+    assert len(result.stderr.splitlines()) == 13  # one line per file, then the closing summary
+
+
+def test_rerun_skips_up_to_date_outputs_and_cleans_only_new_files(tmp_path: Path) -> None:
+    raw, clean = tmp_path / "raw", tmp_path / "clean"
+    make_tree(raw, 6)
+    assert run("clean", str(raw), "-o", str(clean), "-q").exit_code == 0
+    (raw / "day0" / "new.txt").write_text(OTHER, encoding="utf-8")
+    again = run("clean", str(raw), "-o", str(clean))
+    assert again.stderr.splitlines() == [
+        f"{raw / 'day0' / 'new.txt'}: 4 blocks, 1 removed (social 1)",
+        "cleaner: 1 documents: 4 blocks, 1 removed (social 1); 6 skipped (up to date), 0 failed"]
+    forced = run("clean", str(raw), "-o", str(clean), "--force", "-q")
+    assert forced.exit_code == 0
+
+
+def test_an_input_newer_than_its_output_is_cleaned_again(tmp_path: Path) -> None:
+    raw, clean = tmp_path / "raw", tmp_path / "clean"
+    make_tree(raw, 2)
+    run("clean", str(raw), "-o", str(clean), "-q")
+    changed = raw / "day1" / "a1.txt"
+    changed.write_text(OTHER, encoding="utf-8")
+    later = time.time() + 5
+    os.utime(changed, (later, later))
+    again = run("clean", str(raw), "-o", str(clean))
+    assert again.stderr.splitlines()[-1].endswith("1 skipped (up to date), 0 failed")
+    assert (clean / "day1" / "a1.txt").read_text().startswith("Council approves new bridge")
+
+
+def test_glob_chooses_which_files_a_directory_gives(tmp_path: Path) -> None:
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "a.txt").write_text(ARTICLE, encoding="utf-8")
+    (raw / "b.text").write_text(OTHER, encoding="utf-8")
+    result = run("clean", str(raw), "-o", str(tmp_path / "clean"), "--glob", "*.text", "-q")
+    assert result.exit_code == 0
+    assert [p.name for p in (tmp_path / "clean").iterdir()] == ["b.text"]
+
+
+def test_killed_run_leaves_no_partial_file_and_a_rerun_finishes_the_job(tmp_path: Path) -> None:
+    source = tmp_path / "dump.jsonl"
+    write_records(source, [json.dumps({"id": str(i), "text": ARTICLE * 3}) for i in range(600)])
+    destination = tmp_path / "out" / "clean.jsonl"
+    command = [sys.executable, "-m", "cleaner", "clean", "--jsonl", str(source), "-o",
+               str(destination), "-q"]
+    process = subprocess.Popen(command)
+    while not list(destination.parent.glob(".*.tmp")):  # killed while writing, not before
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert not destination.exists()  # never half a file under the final name
+    assert subprocess.run(command, check=False).returncode == 0
+    assert len(destination.read_text().splitlines()) == 600
+    assert [p.name for p in destination.parent.iterdir()] == ["clean.jsonl"]  # leftovers gone
