@@ -8,7 +8,7 @@ SEED := $(wildcard $(SHARED)/seed/express-ricketts.txt)
 MODEL := models/cleaner.joblib
 FIXTURES := $(shell find fixtures/train fixtures/corpus -type f 2>/dev/null)
 
-.PHONY: help install demo test model eval bench lint clean-out
+.PHONY: help install demo test model eval bench bench-html etl lint clean-out
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -29,7 +29,7 @@ test: $(STAMP) ## run the whole test suite
 
 model: $(MODEL) ## retrain the shipped model from fixtures/ (and ../shared/corpus when present)
 
-$(MODEL): $(FIXTURES) cleaner/features.py cleaner/rules.py cleaner/model.py | $(STAMP)
+$(MODEL): $(FIXTURES) cleaner/features.py cleaner/rules.py cleaner/model.py cleaner/segment.py cleaner/fixtures.py cleaner/train.py | $(STAMP)
 	$(BIN)/cleaner train fixtures/train -o $(MODEL)
 
 eval: $(STAMP) ## score the model on held-out data against fixtures/eval/floors.json
@@ -37,6 +37,26 @@ eval: $(STAMP) ## score the model on held-out data against fixtures/eval/floors.
 
 bench: $(STAMP) ## throughput on the 9,335-article corpus and cold start, beside baselines
 	$(BIN)/python tests/bench.py
+
+bench-html: $(STAMP) ## extraction F1 on the 181 scrapinghub pages beside trafilatura, readability, jusText
+	$(BIN)/pip install -q -e '.[test,bench]' --config-settings editable_mode=compat
+	$(BIN)/python tests/bench_html.py
+
+# ETL: copy these two rules into your own Makefile. `make etl` cleans a whole tree in one call
+# (outputs newer than their input and the model are skipped, so a rerun cleans only new files);
+# the pattern rules clean one file per call when make tracks each file itself.
+RAW ?= raw
+CLEAN ?= clean
+JOBS ?= 2
+
+etl: $(STAMP) ## clean every text/HTML file under RAW= into CLEAN= (JOBS= processes)
+	$(BIN)/cleaner clean $(RAW) -o $(CLEAN) --jobs $(JOBS) --removed $(CLEAN).removed.jsonl
+
+$(CLEAN)/%.txt: $(RAW)/%.txt $(MODEL)
+	$(BIN)/cleaner clean $< -o $@ -q
+
+$(CLEAN)/%.txt: $(RAW)/%.html $(MODEL)
+	$(BIN)/cleaner clean $< -o $@ -q
 
 lint: $(STAMP) ## ruff and mypy --strict
 	$(BIN)/pip install -q ruff mypy

@@ -12,10 +12,11 @@ from cleaner.blocks import Block, Cleaned, CleanerError, Document, Label, Verdic
 from cleaner.clean import clean_document
 from cleaner.clean import clean_text as _clean_text
 from cleaner.model import DEFAULT_MODEL, LinearBlockModel, load_model
-from cleaner.segment import segment_text
+from cleaner.segment import segment_html, segment_text
 
 __all__ = ["Block", "Cleaned", "Cleaner", "CleanerError", "Document", "Label", "Verdict",
-           "clean_document", "clean_text", "load_model", "segment_text"]
+           "clean_document", "clean_html", "clean_text", "load_model", "segment_html",
+           "segment_text"]
 
 
 class Cleaner:
@@ -29,7 +30,17 @@ class Cleaner:
         """Return the clean article of one scraped text."""
         return _clean_text(text, self.model, doc_id)
 
+    def clean_html(self, html: bytes | str, doc_id: str = "-") -> Cleaned:
+        """Return the clean article of one HTML page (bytes as fetched, or decoded text)."""
+        data = html.encode("utf-8") if isinstance(html, str) else html
+        return clean_document(segment_html(data, doc_id=doc_id), self.model)
+
 
 def clean_text(text: str, model_path: Path = DEFAULT_MODEL) -> str:
     """Return the clean article of one scraped text, loading the model each call (use Cleaner)."""
     return Cleaner(model_path).clean_text(text).text
+
+
+def clean_html(html: bytes | str, model_path: Path = DEFAULT_MODEL) -> str:
+    """Return the clean article of one HTML page, loading the model each call (use Cleaner)."""
+    return Cleaner(model_path).clean_html(html).text

@@ -6,6 +6,7 @@ the parent only writes what must stay in order (stdout, JSON Lines outputs, the 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from collections import Counter
@@ -19,17 +20,17 @@ from typing import IO, Any, TypeVar
 from cleaner.blocks import Cleaned, CleanerError, Document
 from cleaner.clean import clean_document
 from cleaner.io import (
-    STDIN,
+    FileTask,
+    Shard,
     Source,
     atomic_writer,
     audit_lines,
     decode_text,
-    is_fresh,
     jsonl_lines,
     jsonl_record,
-    output_name,
     read_bytes,
     removed_entries,
+    safe_relative,
     write_atomic,
 )
 from cleaner.model import LinearBlockModel, load_model
@@ -51,14 +52,6 @@ class Settings:
 
 
 @dataclass(frozen=True, slots=True)
-class FileTask:
-    """One file to clean; `destination` None means the parent writes the result in order."""
-
-    source: Source
-    destination: Path | None
-
-
-@dataclass(frozen=True, slots=True)
 class RecordTask:
     """One JSON Lines record, still as its raw line, and where it came from."""
 
@@ -77,6 +70,8 @@ class Outcome:
     blocks: int = 0
     removed: tuple[tuple[str, int], ...] = ()
     error: str | None = None
+    notes: tuple[str, ...] = ()  # what an archivist should look at: decoding, a gutted document
+    line: int = 0  # for a JSON Lines record: its line in the input
 
 
 @dataclass(slots=True)
@@ -88,6 +83,7 @@ class Totals:
     failed: int = 0
     blocks: int = 0
     removed: Counter[str] = field(default_factory=Counter)
+    flagged: int = 0
 
     def add(self, outcome: Outcome) -> None:
         """Count one finished document."""
@@ -95,13 +91,27 @@ class Totals:
             self.failed += 1
             return
         self.documents += 1
+        self.flagged += bool(outcome.notes)
         self.blocks += outcome.blocks
         self.removed.update(dict(outcome.removed))
 
 
-@lru_cache(maxsize=2)
+_PRELOADED: dict[Path, LinearBlockModel] = {}
+
+
+def preload_model(path: Path, model: LinearBlockModel) -> None:
+    """Make `model_at(path)` return `model` in this process (a cluster worker got it shipped)."""
+    _PRELOADED[path] = model
+
+
 def model_at(path: Path) -> LinearBlockModel:
     """Return the model at `path`, loaded once per process (workers are reused across tasks)."""
+    return _PRELOADED.get(path) or load_once(path)
+
+
+@lru_cache(maxsize=2)
+def load_once(path: Path) -> LinearBlockModel:
+    """Return the model at `path`, loading it on the first call only."""
     return load_model(path)
 
 
@@ -109,18 +119,40 @@ def load_document(source: Source) -> Document:
     """Return the blocks of one input file: scraped text, or an HTML page through extraction."""
     data = read_bytes(source.path)
     if source.is_html:
-        from cleaner.html import segment_html
+        from cleaner.segment import segment_html
 
         return segment_html(data, doc_id=source.path)
-    return segment_text(decode_text(data, source.path), doc_id=source.path)
+    decoded = decode_text(data, source.path)
+    meta = {"decoding": decoded.note} if decoded.note else {}
+    return segment_text(decoded.text, doc_id=source.path, meta=meta)
+
+
+# A cleaned document that lost more than this share of its characters is flagged for a person
+# to check: on the FakeNewsNet corpus ordinary articles lose well under half.
+CUT_FLAG_SHARE = 0.5
 
 
 def finished(name: str, doc: Document, cleaned: Cleaned, settings: Settings,
              output: str | None) -> Outcome:
-    """Return the outcome of a cleaned document, with its audit lines when asked for."""
+    """Return the outcome of a cleaned document, with its audit lines and notes."""
+    notes = tuple(n for n in (doc.meta.get("decoding"), cut_note(doc, cleaned)) if n)
     audit = audit_lines(name, removed_entries(doc, cleaned)) if settings.audit else ()
+    audit += tuple(json.dumps({"source": name, "note": note}, ensure_ascii=False) + "\n"
+                   for note in notes if settings.audit)
     kinds = Counter(v.label.value for v in cleaned.removed)
-    return Outcome(name, output, audit, len(doc.blocks), tuple(sorted(kinds.items())))
+    return Outcome(name, output, audit, len(doc.blocks), tuple(sorted(kinds.items())),
+                   notes=notes)
+
+
+def cut_note(doc: Document, cleaned: Cleaned) -> str | None:
+    """Return a warning when cleaning emptied the document or removed most of its text."""
+    if not doc.blocks:
+        return None
+    if not cleaned.kept:
+        return "emptied: every block was removed"
+    total = sum(len(block.text) for block in doc.blocks)
+    removed = sum(len(doc.blocks[v.block_index].text) for v in cleaned.removed)
+    return f"cut {removed / total:.0%} of its text" if removed > CUT_FLAG_SHARE * total else None
 
 
 def clean_file(task: FileTask, settings: Settings) -> Outcome:
@@ -151,8 +183,11 @@ def clean_record(task: RecordTask, settings: Settings) -> Outcome:
         if not isinstance(value, str):
             raise CleanerError(where, f"no string field '{field_name}'")
         name = str(record.get(settings.id_field, where))
+        if settings.output_format == "text" and not isinstance(record.get(settings.id_field),
+                                                               str | int):
+            raise CleanerError(where, f"no id field '{settings.id_field}' to name its output file")
         if settings.html_field:
-            from cleaner.html import segment_html
+            from cleaner.segment import segment_html
 
             doc = segment_html(value.encode("utf-8"), doc_id=name)
         else:
@@ -160,6 +195,9 @@ def clean_record(task: RecordTask, settings: Settings) -> Outcome:
         cleaned = clean_document(doc, model_at(settings.model_path))
     except CleanerError as error:
         return Outcome(where, error=str(error))
+    if settings.output_format == "text":  # one file per record, named by its id
+        return dataclasses.replace(finished(name, doc, cleaned, settings, cleaned.text),
+                                   line=task.line_number)
     record["clean_text"] = cleaned.text
     if settings.audit:
         record["removed"] = removed_entries(doc, cleaned)
@@ -178,8 +216,13 @@ def parse_record(line: str, where: str) -> dict[str, Any]:
 
 
 def outcomes(work: Callable[[Task, Settings], Outcome], tasks: Iterable[Task],
-             settings: Settings, jobs: int) -> Iterator[Outcome]:
-    """Yield the outcome of every task in input order, on `jobs` processes."""
+             settings: Settings, jobs: int, client: Any = None) -> Iterator[Outcome]:
+    """Yield the outcome of every task in input order, on `jobs` processes or a Dask cluster."""
+    if client is not None:
+        from cleaner.cluster import cluster_outcomes
+
+        yield from cluster_outcomes(client, work, tasks, settings)
+        return
     if jobs == 1:
         for task in tasks:
             yield work(task, settings)
@@ -192,19 +235,14 @@ def outcomes(work: Callable[[Task, Settings], Outcome], tasks: Iterable[Task],
     yield from parallel(delayed(work)(task, settings) for task in tasks)
 
 
-@dataclass(frozen=True, slots=True)
-class Shard:
-    """A JSON Lines input and where its records go (None: standard output)."""
-
-    source: Source
-    destination: Path | None
-
-
 class Run:
     """One batch run: feeds tasks to the workers, writes outputs in order, counts and reports."""
 
     def __init__(self, settings: Settings, jobs: int, audit_path: Path | None,
-                 report: Callable[[str], None], progress: Any = None, per_file: bool = True) -> None:
+                 report: Callable[[str], None], progress: Any = None, per_file: bool = True,
+                 client: Any = None, record_dir: Path | None = None) -> None:
+        self.record_dir = record_dir  # JSON Lines records to one text file each, named by id
+        self.client = client  # a Dask client: documents are cleaned on its cluster
         self.settings = settings
         self.jobs = jobs
         self.audit_path = audit_path
@@ -226,40 +264,87 @@ class Run:
             out.write(outcome.output)
         if audit is not None:
             audit.writelines(outcome.audit)
-        if per_document_line and self.per_file:
-            self.report(summary_line(outcome.name, outcome.blocks, Counter(dict(outcome.removed))))
+        if (per_document_line or outcome.notes) and self.per_file:
+            line = summary_line(outcome.name, outcome.blocks, Counter(dict(outcome.removed)))
+            self.report("".join([line, *(f"; {note}" for note in outcome.notes)]))
 
     def clean_files(self, tasks: list[FileTask], jsonl_file: Path | None) -> Totals:
         """Clean files: written by the workers, or in order to stdout or one JSON Lines file."""
-        with ExitStack() as stack:
-            audit = self.open(stack, self.audit_path)
-            out = self.open(stack, jsonl_file) or sys.stdout
-            for outcome in outcomes(clean_file, tasks, self.settings, self.jobs):
-                self.finish(outcome, out, audit, per_document_line=True)
-        sys.stdout.flush()
+        try:
+            with ExitStack() as stack:
+                audit = self.open(stack, self.audit_path)
+                out = self.open(stack, jsonl_file) or sys.stdout
+                for outcome in outcomes(clean_file, tasks, self.settings, self.jobs, self.client):
+                    self.finish(outcome, out, audit, per_document_line=True)
+                out.flush()
+        except OSError as error:  # a full disk or a read-only directory: nothing half-written
+            self.output_failed(error, [jsonl_file, self.audit_path])
         return self.totals
 
     def clean_shards(self, shards: list[Shard]) -> Totals:
         """Clean JSON Lines inputs record by record, each shard's output in input order."""
-        with ExitStack() as stack:
-            audit = self.open(stack, self.audit_path)
-            for shard in shards:
-                try:
-                    self.clean_shard(shard, audit)
-                except CleanerError as error:
-                    self.totals.failed += 1
-                    self.report(f"cleaner: {error}")
-        sys.stdout.flush()
+        try:
+            with ExitStack() as stack:
+                audit = self.open(stack, self.audit_path)
+                for shard in shards:
+                    try:
+                        self.clean_shard(shard, audit)
+                    except CleanerError as error:
+                        self.totals.failed += 1
+                        self.report(f"cleaner: {error}")
+                    except OSError as error:
+                        self.output_failed(error, [shard.destination])
+                sys.stdout.flush()
+        except OSError as error:
+            self.output_failed(error, [self.audit_path])
         return self.totals
+
+    def output_failed(self, error: OSError, paths: list[Path | None]) -> None:
+        """Report an output that could not be written; its temporary file is already gone."""
+        self.totals.failed += 1
+        names = ", ".join(str(p) for p in paths if p is not None) or "standard output"
+        self.report(f"cleaner: {names}: cannot write ({error.strerror or error})")
 
     def clean_shard(self, shard: Shard, audit: IO[str] | None) -> None:
         """Clean one JSON Lines input into its destination, which appears only when complete."""
         tasks = (RecordTask(shard.source.path, number, line)
                  for number, line in jsonl_lines(shard.source.path) if line.strip())
+        if self.record_dir is not None:
+            self.clean_shard_to_files(tasks, shard.source.path, audit)
+            return
         with ExitStack() as stack:
             out = self.open(stack, shard.destination) or sys.stdout
-            for outcome in outcomes(clean_record, tasks, self.settings, self.jobs):
+            for outcome in outcomes(clean_record, tasks, self.settings, self.jobs, self.client):
                 self.finish(outcome, out, audit, per_document_line=False)
+
+    def clean_shard_to_files(self, tasks: Iterable[RecordTask], source: str,
+                             audit: IO[str] | None) -> None:
+        """Clean records into one text file each, `<id>.txt` under the output directory."""
+        assert self.record_dir is not None
+        first_line: dict[str, int] = {}
+        for outcome in outcomes(clean_record, tasks, self.settings, self.jobs, self.client):
+            if outcome.error is None:
+                outcome = self.write_record(outcome, first_line, source)
+            self.finish(outcome, None, audit, per_document_line=False)
+
+    def write_record(self, outcome: Outcome, first_line: dict[str, int], source: str) -> Outcome:
+        """Write one record's clean text to its file; return an error outcome if it may not be."""
+        assert self.record_dir is not None
+        where = f"{source}:{outcome.line}"
+        relative = safe_relative(outcome.name)
+        if relative is None:
+            return Outcome(where, error=f"{where}: id '{outcome.name}' would be written outside "
+                                        f"{self.record_dir}")
+        if outcome.name in first_line:
+            return Outcome(where, error=f"{where}: duplicate id '{outcome.name}' (first on line "
+                                        f"{first_line[outcome.name]})")
+        first_line[outcome.name] = outcome.line
+        try:
+            write_atomic(self.record_dir / relative, outcome.output or "")
+        except OSError as error:
+            return Outcome(where, error=f"{self.record_dir / relative}: cannot write "
+                                        f"({error.strerror or error})")
+        return dataclasses.replace(outcome, output=None)
 
     @staticmethod
     def open(stack: ExitStack, path: Path | None) -> IO[str] | None:
@@ -277,90 +362,5 @@ def summary_line(source: str, blocks: int, removed: Counter[str]) -> str:
 def closing_line(totals: Totals) -> str:
     """Return the one-line summary of a whole run."""
     body = summary_line(f"{totals.documents} documents", totals.blocks, totals.removed)
-    return (f"cleaner: {body}; {totals.skipped} skipped (up to date), {totals.failed} failed")
-
-
-@dataclass(frozen=True, slots=True)
-class Plan:
-    """Where each input's output goes; JSON Lines inputs become shards, files become tasks."""
-
-    tasks: list[FileTask]
-    shards: list[Shard]
-    jsonl_file: Path | None
-    mirrored: bool  # outputs mirror the inputs under an -o directory: skip-if-fresh applies
-
-
-def plan_outputs(sources: list[Source], output: Path | None, output_format: str,
-                 several: bool, jsonl_input: bool) -> Plan:
-    """Return where each output goes; raise ValueError for an impossible combination.
-
-    `several` says the inputs were several paths or a directory: their outputs mirror into -o.
-    """
-    mirrored = output is not None and (several or output.is_dir())
-    if jsonl_input:
-        places = [output / s.relative if mirrored and output else output for s in sources]
-        return Plan([], [Shard(s, p) for s, p in zip(sources, places, strict=True)], None, mirrored)
-    if output_format == "jsonl":
-        return Plan([FileTask(s, None) for s in sources], [], output, False)
-    if output is None and several:
-        raise ValueError("several inputs need an output directory (-o DIR) or --format jsonl")
-    places = [output / output_name(s.relative) if mirrored and output else output
-              for s in sources]
-    return Plan([FileTask(s, p) for s, p in zip(sources, places, strict=True)], [], None, mirrored)
-
-
-def skip_fresh(plan: Plan, model_path: Path, force: bool) -> tuple[Plan, int]:
-    """Return the plan without the mirrored outputs newer than their input and the model, and
-    how many were skipped (`--force` skips none)."""
-    if force or not plan.mirrored:
-        return plan, 0
-    model_files = [model_path, model_path.with_suffix(".json")]
-
-    def stale(source: Source, destination: Path | None) -> bool:
-        return (destination is None or source.path == STDIN
-                or not is_fresh(destination, [Path(source.path), *model_files]))
-
-    tasks = [t for t in plan.tasks if stale(t.source, t.destination)]
-    shards = [s for s in plan.shards if stale(s.source, s.destination)]
-    skipped = len(plan.tasks) + len(plan.shards) - len(tasks) - len(shards)
-    return Plan(tasks, shards, plan.jsonl_file, plan.mirrored), skipped
-
-
-class ProgressBar:
-    """A rich progress bar on stderr: documents done, documents/s, and the ETA when known."""
-
-    def __init__(self, total: int | None) -> None:
-        from rich.console import Console
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            ProgressColumn,
-            TimeElapsedColumn,
-            TimeRemainingColumn,
-        )
-        from rich.text import Text
-
-        class RateColumn(ProgressColumn):
-            def render(self, task: Any) -> Text:
-                return Text(f"{task.speed or 0:,.0f} docs/s")
-
-        self.progress = Progress(BarColumn(), MofNCompleteColumn(), RateColumn(),
-                                 TimeElapsedColumn(), TimeRemainingColumn(),
-                                 console=Console(stderr=True), transient=True)
-        self.task = self.progress.add_task("cleaning", total=total)
-
-    def __enter__(self) -> ProgressBar:
-        self.progress.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.progress.stop()
-
-    def advance(self) -> None:
-        """Count one more document done."""
-        self.progress.advance(self.task)
-
-    def say(self, line: str) -> None:
-        """Print one line above the bar."""
-        self.progress.console.print(line, markup=False, highlight=False, soft_wrap=True)
+    return (f"cleaner: {body}; {totals.flagged} flagged, {totals.skipped} skipped (up to date), "
+            f"{totals.failed} failed")

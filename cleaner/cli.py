@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from contextlib import nullcontext
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -24,6 +25,30 @@ def fail(error: CleanerError) -> None:
     typer.echo(f"cleaner: {error}", err=True)
 
 
+@contextmanager
+def connect_or_exit(scheduler: str | None) -> Iterator[Any]:
+    """Yield a Dask client for `scheduler` (None: no cluster), or exit 1 saying why not."""
+    if scheduler is None:
+        yield None
+        return
+    try:
+        from cleaner.cluster import connect
+
+        client = connect(scheduler)
+    except ImportError:
+        fail(CleanerError(scheduler, "Dask is not installed; pip install 'cleaner[dask]'"))
+        raise typer.Exit(1) from None
+    except (OSError, ValueError) as error:
+        fail(CleanerError(scheduler, f"cannot connect to the scheduler ({error})"))
+        raise typer.Exit(1) from None
+    try:
+        yield client
+    finally:
+        client.close()
+        if client.cluster is not None:
+            client.cluster.close()
+
+
 def load_or_exit(path: Path) -> LinearBlockModel:
     """Return the loaded model, or exit 1 with the reason on one line."""
     from cleaner.batch import model_at
@@ -40,7 +65,7 @@ def clean(
     inputs: Annotated[list[str] | None, typer.Argument(help="Files, directories or - (stdin).")] = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Output file or directory.")] = None,
     removed: Annotated[Path | None, typer.Option(help="Write one JSON line per removed block here.")] = None,
-    output_format: Annotated[str, typer.Option("--format", help="text or jsonl.")] = "text",
+    output_format: Annotated[str | None, typer.Option("--format", help="text or jsonl (default: text; jsonl with --jsonl, where text writes one <id>.txt per record into -o DIR).")] = None,
     jsonl: Annotated[bool, typer.Option("--jsonl", help="Inputs are JSON Lines records (*.jsonl[.gz]).")] = False,
     text_field: Annotated[str, typer.Option(help="With --jsonl: the field holding scraped text.")] = "text",
     html_field: Annotated[str | None, typer.Option(help="With --jsonl: the field holding HTML instead.")] = None,
@@ -48,6 +73,7 @@ def clean(
     glob: Annotated[list[str] | None, typer.Option(help="Files to take from directories, e.g. '*.txt' (repeatable).")] = None,
     jobs: Annotated[int, typer.Option("--jobs", "-j", envvar="CLEANER_JOBS", help="Processes to use (0: all cores).")] = 1,
     force: Annotated[bool, typer.Option(help="Clean again even when an output is up to date.")] = False,
+    scheduler: Annotated[str | None, typer.Option(envvar="CLEANER_SCHEDULER", help="Dask scheduler (tcp://HOST:8786), or local:N for N local workers; needs cleaner[dask].")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary lines on stderr.")] = False,
     model_path: ModelOption = DEFAULT_MODEL_PATH,
 ) -> None:
@@ -60,9 +86,17 @@ def clean(
     import os
     import sys
 
-    from cleaner.batch import ProgressBar, Run, Settings, closing_line, plan_outputs, skip_fresh
-    from cleaner.io import HTML_SUFFIXES, JSONL_SUFFIXES, TEXT_SUFFIXES, expand_inputs
+    from cleaner.batch import Run, Settings, closing_line
+    from cleaner.io import (
+        HTML_SUFFIXES,
+        JSONL_SUFFIXES,
+        TEXT_SUFFIXES,
+        expand_inputs,
+        plan_outputs,
+        skip_fresh,
+    )
 
+    output_format = output_format or ("jsonl" if jsonl else "text")
     if output_format not in ("text", "jsonl"):
         raise typer.BadParameter("must be 'text' or 'jsonl'", param_hint="--format")
     if jobs < 0:
@@ -80,10 +114,11 @@ def clean(
     plan, skipped = skip_fresh(plan, model_path, force)
     settings = Settings(model_path, output_format, removed is not None, text_field, html_field, id_field)
     show_bar = not quiet and sys.stderr.isatty()
-    with ProgressBar(None if jsonl else len(plan.tasks)) if show_bar else nullcontext() as bar:
+    with connect_or_exit(scheduler) as client, (
+            ProgressBar(None if jsonl else len(plan.tasks)) if show_bar else nullcontext()) as bar:
         run = Run(settings, jobs or os.cpu_count() or 1, removed,
                   report=bar.say if bar else lambda line: typer.echo(line, err=True),
-                  progress=bar, per_file=not quiet)
+                  progress=bar, per_file=not quiet, client=client, record_dir=plan.record_dir)
         totals = run.clean_shards(plan.shards) if jsonl else run.clean_files(plan.tasks, plan.jsonl_file)
     totals.skipped = skipped
     if not quiet and (jsonl or totals.documents + totals.failed + skipped > 1):
@@ -181,7 +216,7 @@ def evaluate(
 
 @app.command()
 def explain(
-    source: Annotated[str, typer.Argument(help="A scraped text file, or - for stdin.")],
+    source: Annotated[str, typer.Argument(help="A scraped text or HTML file, or - for stdin.")],
     model_path: ModelOption = DEFAULT_MODEL_PATH,
     width: Annotated[int, typer.Option(help="Characters of each block to show.")] = 100,
 ) -> None:
@@ -192,13 +227,13 @@ def explain(
     from rich.console import Console
     from rich.table import Table
 
+    from cleaner.batch import load_document
     from cleaner.clean import verdicts_for
-    from cleaner.io import read_text
-    from cleaner.segment import segment_text
+    from cleaner.io import Source
 
     model = load_or_exit(model_path)
     try:
-        doc = segment_text(read_text(source), doc_id=source)
+        doc = load_document(Source(source, Path(source)))
     except CleanerError as error:
         fail(error)
         raise typer.Exit(1) from None
@@ -213,7 +248,7 @@ def explain(
 
 @app.command()
 def segment(
-    source: Annotated[str, typer.Argument(help="A scraped text file, or - for stdin.")] = "-",
+    source: Annotated[str, typer.Argument(help="A scraped text or HTML file, or - for stdin.")] = "-",
 ) -> None:
     """Print the blocks of a text as JSON lines (index, start, end, text), for debugging.
 
@@ -221,17 +256,59 @@ def segment(
     """
     import json
 
-    from cleaner.io import read_text
-    from cleaner.segment import segment_text
+    from cleaner.batch import load_document
+    from cleaner.io import Source
 
     try:
-        doc = segment_text(read_text(source), doc_id=source)
+        doc = load_document(Source(source, Path(source)))
     except CleanerError as error:
         fail(error)
         raise typer.Exit(1) from None
     for block in doc.blocks:
-        typer.echo(json.dumps({"index": block.index, "start": block.start, "end": block.end,
-                               "text": block.text}, ensure_ascii=False))
+        fields = {"index": block.index, "start": block.start, "end": block.end, "text": block.text}
+        if block.tag_path is not None:
+            fields |= {"kind": block.kind, "tag_path": block.tag_path, "links": block.link_share}
+        typer.echo(json.dumps(fields, ensure_ascii=False))
+
+
+class ProgressBar:
+    """A rich progress bar on stderr: documents done, documents/s, and the ETA when known."""
+
+    def __init__(self, total: int | None) -> None:
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            ProgressColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+        from rich.text import Text
+
+        class RateColumn(ProgressColumn):
+            def render(self, task: Any) -> Text:
+                return Text(f"{task.speed or 0:,.0f} docs/s")
+
+        self.progress = Progress(BarColumn(), MofNCompleteColumn(), RateColumn(),
+                                 TimeElapsedColumn(), TimeRemainingColumn(),
+                                 console=Console(stderr=True), transient=True)
+        self.task = self.progress.add_task("cleaning", total=total)
+
+    def __enter__(self) -> ProgressBar:
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.stop()
+
+    def advance(self) -> None:
+        """Count one more document done."""
+        self.progress.advance(self.task)
+
+    def say(self, line: str) -> None:
+        """Print one line above the bar."""
+        self.progress.console.print(line, markup=False, highlight=False, soft_wrap=True)
 
 
 def main() -> None:

@@ -120,6 +120,31 @@ def format_report(report: Report) -> str:
     return "\n".join(lines)
 
 
+def extraction_scores(pairs: Sequence[tuple[str, str]]) -> dict[str, float]:
+    """Return the extraction benchmark's precision, recall and F1 over (predicted, gold) texts.
+
+    As scrapinghub's article-extraction-benchmark scores: bags of 4-shingles of (cased)
+    `\\w+` tokens; precision averaged over pages with output, recall over all pages, F1 the
+    harmonic mean of the two averages.
+    """
+    from collections import Counter
+
+    from cleaner.fixtures import WORD, shingles
+
+    precisions, recalls = [], []
+    for predicted, gold in pairs:
+        got = Counter(shingles(WORD.findall(predicted)))
+        want = Counter(shingles(WORD.findall(gold)))
+        common = sum((got & want).values())
+        if got:
+            precisions.append(common / sum(got.values()))
+        recalls.append(common / sum(want.values()) if want else float(not got))
+    precision = sum(precisions) / len(precisions) if precisions else 0.0
+    recall = sum(recalls) / len(recalls) if recalls else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"extraction_precision": precision, "extraction_recall": recall, "extraction_f1": f1}
+
+
 # C4's line rules (Raffel et al. 2020): keep a line only if it ends in terminal punctuation, has
 # at least five words and mentions none of the phrases of web chrome it filtered.
 C4_TERMINAL = (".", "!", "?", '"', "”", "’", "'")

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import codecs
 import gzip
 import io
 import json
 import os
+import re
 import sys
 import tempfile
 import zlib
@@ -79,19 +81,82 @@ def read_bytes(source: str) -> bytes:
     return data
 
 
-def decode_text(data: bytes, source: str) -> str:
-    """Return the text of scraped bytes; raise CleanerError when they are not text."""
-    if b"\0" in data[:8192]:
-        raise CleanerError(source, "binary file (NUL bytes), not scraped text")
+# Byte order marks name their encoding outright (UTF-32 first: its LE mark starts like UTF-16's).
+BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
+        (codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
+        (codecs.BOM_UTF16_BE, "utf-16"))
+# charset-normalizer often names a Central European code page for short Western text whose
+# bytes are valid windows-1252 ("crème" read as "crčme"); scraped news in Latin script is
+# far more often windows-1252, so it wins among these.
+LATIN_CODE_PAGES = frozenset({"cp1250", "cp1252", "latin_1", "iso8859_2", "iso8859_15",
+                              "iso8859_9", "cp1254", "mac_roman", "iso8859_16", "cp1257",
+                              "mac_latin2", "iso8859_3", "iso8859_4", "iso8859_10", "iso8859_13",
+                              "iso8859_14", "cp850", "cp437"})
+# A well-formed two- to four-byte UTF-8 sequence: legacy code pages rarely produce one.
+MULTIBYTE_UTF8 = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}"
+                            rb"|[\xf0-\xf4][\x80-\xbf]{3}")
+
+
+@dataclass(frozen=True, slots=True)
+class Decoded:
+    """Text decoded from bytes, and a note when it needed more than plain UTF-8."""
+
+    text: str
+    note: str | None = None
+
+
+def decode_text(data: bytes, source: str) -> Decoded:
+    """Return the text of scraped bytes in whatever encoding they use; raise CleanerError for
+    binary data. Bytes no encoding explains become U+FFFD, and the note says how many."""
+    for bom, encoding in BOMS:
+        if data.startswith(bom):
+            return decode_with(data, encoding, f"decoded as {encoding} (byte order mark)")
+    if b"\0" in data[:8192]:  # UTF-16/32 text without a byte order mark, or binary data
+        from charset_normalizer import from_bytes
+
+        best = from_bytes(data[:MAX_DETECT_BYTES]).best()
+        if best is None or not best.encoding.startswith(("utf_16", "utf_32")):
+            raise CleanerError(source, "binary file (NUL bytes), not text")
+        return decode_with(data, best.encoding, f"decoded as {best.encoding}")
     try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise CleanerError(source, f"not UTF-8 text (bad byte at offset {error.start})") from None
+        return Decoded(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        pass
+    if MULTIBYTE_UTF8.search(data):  # UTF-8 with some broken bytes, not a legacy code page
+        return decode_with(data, "utf-8", "not valid UTF-8")
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data[:MAX_DETECT_BYTES]).best()
+    if best is None:
+        return decode_with(data, "utf-8", "not valid UTF-8")
+    encoding = best.encoding
+    if encoding in LATIN_CODE_PAGES and is_cp1252(data):
+        encoding = "cp1252"
+    return decode_with(data, encoding, f"decoded as {encoding}")
+
+
+MAX_DETECT_BYTES = 200_000  # detection reads this much; enough to tell, bounded for 10 MB lines
+
+
+def is_cp1252(data: bytes) -> bool:
+    """Return True when every byte of `data` has a meaning in windows-1252."""
+    try:
+        data.decode("cp1252")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def decode_with(data: bytes, encoding: str, note: str) -> Decoded:
+    """Return `data` decoded, bad bytes replaced, the note saying how many were."""
+    text = data.decode(encoding, errors="replace")
+    replaced = text.count("\ufffd") - data.decode(encoding, errors="ignore").count("\ufffd")
+    return Decoded(text, f"{note}, {replaced} bad bytes replaced" if replaced else note)
 
 
 def read_text(source: str) -> str:
     """Return the text of a file or of stdin; raise CleanerError when it is not text."""
-    return decode_text(read_bytes(source), source)
+    return decode_text(read_bytes(source), source).text
 
 
 @contextmanager
@@ -144,6 +209,16 @@ def is_fresh(output: Path, inputs: list[Path]) -> bool:
         return False
 
 
+def safe_relative(name: str) -> Path | None:
+    """Return `<name>.txt` as a path that stays inside an output directory, or None if it would
+    leave it (absolute, `..`) or cannot be a file name (empty, NUL)."""
+    parts = name.replace("\\", "/").split("/")
+    if not name.strip() or "\0" in name or name.startswith(("/", "~")) or ":" in parts[0] or any(
+            part in ("", "..") for part in parts):
+        return None
+    return Path(*parts[:-1], parts[-1] + ".txt")
+
+
 def removed_entries(doc: Document, cleaned: Cleaned) -> list[dict[str, Any]]:
     """Return one entry per removed block: index, label, probability, text."""
     return [{"block": v.block_index, "label": v.label.value, "probability": v.confidence,
@@ -177,3 +252,71 @@ def jsonl_lines(source: str) -> Iterator[tuple[int, str]]:
             yield from enumerate(stream, 1)
         except (EOFError, OSError, zlib.error) as error:
             raise CleanerError(source, f"broken gzip file ({error})") from None
+
+
+@dataclass(frozen=True, slots=True)
+class FileTask:
+    """One file to clean; `destination` None means the parent writes the result in order."""
+
+    source: Source
+    destination: Path | None
+
+
+@dataclass(frozen=True, slots=True)
+class Shard:
+    """A JSON Lines input and where its records go (None: standard output)."""
+
+    source: Source
+    destination: Path | None
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """Where each input's output goes; JSON Lines inputs become shards, files become tasks."""
+
+    tasks: list[FileTask]
+    shards: list[Shard]
+    jsonl_file: Path | None
+    mirrored: bool  # outputs mirror the inputs under an -o directory: skip-if-fresh applies
+    record_dir: Path | None = None  # JSON Lines records written as <id>.txt files here
+
+
+def plan_outputs(sources: list[Source], output: Path | None, output_format: str,
+                 several: bool, jsonl_input: bool) -> Plan:
+    """Return where each output goes; raise ValueError for an impossible combination.
+
+    `several` says the inputs were several paths or a directory: their outputs mirror into -o.
+    """
+    mirrored = output is not None and (several or output.is_dir())
+    if jsonl_input and output_format == "text":
+        if output is None or output.is_file():
+            raise ValueError("--jsonl with --format text writes one <id>.txt per record: "
+                             "give an output directory (-o DIR)")
+        return Plan([], [Shard(s, None) for s in sources], None, False, record_dir=output)
+    if jsonl_input:
+        places = [output / s.relative if mirrored and output else output for s in sources]
+        return Plan([], [Shard(s, p) for s, p in zip(sources, places, strict=True)], None, mirrored)
+    if output_format == "jsonl":
+        return Plan([FileTask(s, None) for s in sources], [], output, False)
+    if output is None and several:
+        raise ValueError("several inputs need an output directory (-o DIR) or --format jsonl")
+    places = [output / output_name(s.relative) if mirrored and output else output
+              for s in sources]
+    return Plan([FileTask(s, p) for s, p in zip(sources, places, strict=True)], [], None, mirrored)
+
+
+def skip_fresh(plan: Plan, model_path: Path, force: bool) -> tuple[Plan, int]:
+    """Return the plan without the mirrored outputs newer than their input and the model, and
+    how many were skipped (`--force` skips none)."""
+    if force or not plan.mirrored:
+        return plan, 0
+    model_files = [model_path, model_path.with_suffix(".json")]
+
+    def stale(source: Source, destination: Path | None) -> bool:
+        return (destination is None or source.path == STDIN
+                or not is_fresh(destination, [Path(source.path), *model_files]))
+
+    tasks = [t for t in plan.tasks if stale(t.source, t.destination)]
+    shards = [s for s in plan.shards if stale(s.source, s.destination)]
+    skipped = len(plan.tasks) + len(plan.shards) - len(tasks) - len(shards)
+    return Plan(tasks, shards, plan.jsonl_file, plan.mirrored, plan.record_dir), skipped

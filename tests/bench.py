@@ -25,6 +25,7 @@ SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
 CORPUS = SHARED / "corpus" / "text" / "fakenewsnet.jsonl.gz"
 SEED_ARTICLE = SHARED / "seed" / "express-ricketts.txt"
 COLD_RUNS = 7
+BATCH_JOBS = (1, 2)
 # The baseline: boilerplate lines a hand-written filter drops, as seen in the FakeNewsNet scrapes.
 BOILERPLATE = re.compile(r"^\s*(?:advertisement\s*$|scroll down for video|read more|share this"
                          r"|don[’']?t miss|source:)|newsletter|sign up|cookies", re.IGNORECASE)
@@ -114,6 +115,23 @@ def cold_start(scratch: Path) -> dict[str, Any]:
             "cleaner_clean_s": median_wall_s([str(cleaner), "clean", str(article)])}
 
 
+def batch_runs(scratch: Path, limit: int | None) -> dict[str, float]:
+    """Return the wall seconds of `cleaner clean --jsonl` over the corpus at 1 and 2 jobs."""
+    source = CORPUS
+    if limit:
+        source = scratch / "corpus.jsonl"
+        with gzip.open(CORPUS, "rt", encoding="utf-8") as lines:
+            source.write_text("".join(islice(lines, limit)), encoding="utf-8")
+    cleaner = str(Path(sys.executable).parent / "cleaner")
+    seconds = {}
+    for jobs in BATCH_JOBS:
+        started = time.perf_counter()
+        run_quietly([cleaner, "clean", "--jsonl", str(source), "-o", str(scratch / "out.jsonl"),
+                     "-q", "--jobs", str(jobs)])
+        seconds[f"jobs_{jobs}_s"] = time.perf_counter() - started
+    return seconds
+
+
 def benchmark(limit: int | None) -> dict[str, Any]:
     """Return every figure of one benchmark run."""
     # The child goes first: on Linux a child's ru_maxrss starts at its parent's peak.
@@ -125,8 +143,9 @@ def benchmark(limit: int | None) -> dict[str, Any]:
     memory["process_peak_mb"] = peak_mb()
     with tempfile.TemporaryDirectory() as scratch:
         cold = cold_start(Path(scratch))
+        batch = batch_runs(Path(scratch), limit)
     return {"articles": len(texts), "input_mb": size / 1e6, "cleaner": cleaner,
-            "baseline": baseline, "memory": memory, "cold_start": cold,
+            "baseline": baseline, "memory": memory, "cold_start": cold, "batch": batch,
             "speed_ratio": cleaner["articles_per_s"] / baseline["articles_per_s"]}
 
 
@@ -150,6 +169,12 @@ def format_report(figures: dict[str, Any]) -> str:
                          "cleaner_clean_s"), ("python -c 'import sklearn'", "import_sklearn_s")):
         lines.append(f"  {command:28}{cold[key]:7.3f} s {cold[key] / cold['python_pass_s']:6.1f}x"
                      f" floor {cold[key] / cold['import_sklearn_s']:6.2f}x import sklearn")
+    batch = figures["batch"]
+    lines += ["", "batch: cleaner clean --jsonl CORPUS -o OUT (wall time, whole process)"]
+    for jobs in BATCH_JOBS:
+        seconds = batch[f"jobs_{jobs}_s"]
+        lines.append(f"  --jobs {jobs}: {seconds:7.2f} s {figures['articles'] / seconds:8.0f} "
+                     f"articles/s  speed-up {batch['jobs_1_s'] / seconds:5.2f}x")
     return "\n".join(lines)
 
 

@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from cleaner.cli import app
@@ -44,7 +45,7 @@ def test_jsonl_records_keep_their_fields_and_order_and_gain_clean_text(tmp_path:
     assert out[0]["clean_text"].startswith("Storm closes coastal road\n")
     assert "Source: Read Full Article" not in out[0]["clean_text"]
     assert "removed" not in out[0]
-    assert result.stderr.endswith("0 skipped (up to date), 0 failed\n")
+    assert result.stderr.endswith("0 flagged, 0 skipped (up to date), 0 failed\n")
 
 
 def test_malformed_record_is_reported_with_its_line_and_every_other_record_written(
@@ -57,8 +58,8 @@ def test_malformed_record_is_reported_with_its_line_and_every_other_record_writt
     assert result.exit_code == 1
     assert [json.loads(line)["id"] for line in result.stdout.splitlines()] == ["a", "c"]
     assert result.stderr.splitlines() == [
-        f"cleaner: {source}:2: not valid JSON (Expecting property name enclosed in double quotes"
-        " at column 2)",
+        (f"cleaner: {source}:2: not valid JSON (Expecting property name enclosed in double quotes"
+         " at column 2)"),
         f"cleaner: {source}:3: no string field 'text'",
         f"cleaner: {source}:5: not a JSON object"]
 
@@ -108,8 +109,8 @@ def test_two_jobs_write_what_one_job_writes(tmp_path: Path) -> None:
     one = run("clean", "--jsonl", str(source), "-o", str(tmp_path / "one.jsonl"), "-q")
     two = run("clean", "--jsonl", str(source), "-o", str(tmp_path / "two.jsonl"), "-q", "-j", "2")
     assert (one.exit_code, two.exit_code) == (1, 1)
-    assert one.stderr == two.stderr == f"cleaner: {source}:81: not valid JSON (Expecting value" \
-                                       " at column 1)\n"
+    expected = f"cleaner: {source}:81: not valid JSON (Expecting value at column 1)\n"
+    assert one.stderr == two.stderr == expected
     assert (tmp_path / "one.jsonl").read_bytes() == (tmp_path / "two.jsonl").read_bytes()
 
 
@@ -139,7 +140,7 @@ def test_rerun_skips_up_to_date_outputs_and_cleans_only_new_files(tmp_path: Path
     again = run("clean", str(raw), "-o", str(clean))
     assert again.stderr.splitlines() == [
         f"{raw / 'day0' / 'new.txt'}: 4 blocks, 1 removed (social 1)",
-        "cleaner: 1 documents: 4 blocks, 1 removed (social 1); 6 skipped (up to date), 0 failed"]
+        "cleaner: 1 documents: 4 blocks, 1 removed (social 1); 0 flagged, 6 skipped (up to date), 0 failed"]
     forced = run("clean", str(raw), "-o", str(clean), "--force", "-q")
     assert forced.exit_code == 0
 
@@ -153,7 +154,7 @@ def test_an_input_newer_than_its_output_is_cleaned_again(tmp_path: Path) -> None
     later = time.time() + 5
     os.utime(changed, (later, later))
     again = run("clean", str(raw), "-o", str(clean))
-    assert again.stderr.splitlines()[-1].endswith("1 skipped (up to date), 0 failed")
+    assert again.stderr.splitlines()[-1].endswith("0 flagged, 1 skipped (up to date), 0 failed")
     assert (clean / "day1" / "a1.txt").read_text().startswith("Council approves new bridge")
 
 
@@ -182,3 +183,56 @@ def test_killed_run_leaves_no_partial_file_and_a_rerun_finishes_the_job(tmp_path
     assert subprocess.run(command, check=False).returncode == 0
     assert len(destination.read_text().splitlines()) == 600
     assert [p.name for p in destination.parent.iterdir()] == ["clean.jsonl"]  # leftovers gone
+
+
+def test_unwritable_output_is_one_error_per_file_and_the_rest_is_written(tmp_path: Path) -> None:
+    raw, clean = tmp_path / "raw", tmp_path / "clean"
+    make_tree(raw, 6)
+    clean.mkdir()
+    (clean / "day0").write_text("a file where a directory should be")  # works even as root
+    result = run("clean", str(raw), "-o", str(clean), "-q")
+    assert result.exit_code == 1
+    assert len(result.stderr.splitlines()) == 2  # a0 and a3 live in day0
+    assert all(": cannot write (" in line for line in result.stderr.splitlines())
+    assert sorted(p.name for p in clean.rglob("*.txt")) == ["a1.txt", "a2.txt", "a4.txt", "a5.txt"]
+
+
+def test_full_disk_fails_the_jsonl_output_cleanly(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
+    import cleaner.io
+
+    source = tmp_path / "dump.jsonl"
+    write_records(source, [json.dumps({"id": "a", "text": ARTICLE})])
+
+    def disk_full(*args: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(cleaner.io.os, "replace", disk_full)
+    out = tmp_path / "out" / "clean.jsonl"
+    result = run("clean", "--jsonl", str(source), "-o", str(out), "-q")
+    assert result.exit_code == 1
+    assert result.stderr == f"cleaner: {out}: cannot write (No space left on device)\n"
+    assert list(out.parent.iterdir()) == []
+
+
+def test_records_to_text_files_refuse_ids_that_escape_and_duplicates(tmp_path: Path) -> None:
+    source = tmp_path / "dump.jsonl"
+    write_records(source, [json.dumps({"id": "2024/a", "text": ARTICLE}),
+                           json.dumps({"id": "../x", "text": OTHER}),
+                           json.dumps({"id": "/etc/passwd", "text": OTHER}),
+                           json.dumps({"id": "2024/a", "text": OTHER}),
+                           json.dumps({"text": OTHER}),
+                           json.dumps({"id": 7, "text": OTHER})])
+    out = tmp_path / "out"
+    result = run("clean", "--jsonl", str(source), "--format", "text", "-o", str(out), "-q")
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        f"cleaner: {source}:2: id '../x' would be written outside {out}",
+        f"cleaner: {source}:3: id '/etc/passwd' would be written outside {out}",
+        f"cleaner: {source}:4: duplicate id '2024/a' (first on line 1)",
+        f"cleaner: {source}:5: no id field 'id' to name its output file"]
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*.txt")) == [
+        "out/2024/a.txt", "out/7.txt"]
+    assert (out / "2024" / "a.txt").read_text().startswith("Storm closes coastal road")

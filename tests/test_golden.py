@@ -13,6 +13,7 @@ from .conftest import GOLDEN, ROOT, SEED
 
 FIXTURES = fixture_paths([ROOT / "fixtures" / "train", ROOT / "fixtures" / "eval"])
 EXAMPLES = sorted((ROOT / "fixtures" / "examples").glob("*.txt"))
+PAGES = sorted((ROOT / "fixtures" / "examples").glob("*.html"))
 
 
 def raw_text_of(fixture: Path) -> str:
@@ -55,6 +56,22 @@ def test_fixture_golden(fixture: Path, cleaner: Cleaner, update_golden: bool) ->
 def test_example_golden(example: Path, cleaner: Cleaner, update_golden: bool) -> None:
     check_golden(f"examples/{example.stem}", cleaner.clean_text(example.read_text()).text,
                  update_golden)
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.stem)
+def test_html_page_golden(page: Path, cleaner: Cleaner, update_golden: bool) -> None:
+    check_golden(f"examples/{page.stem}.html", cleaner.clean_html(page.read_bytes()).text,
+                 update_golden)
+
+
+def test_html_page_keeps_every_article_paragraph_and_drops_the_rails(cleaner: Cleaner) -> None:
+    page = ROOT / "fixtures" / "examples" / "tabloid-consent-rail.html"
+    kept = cleaner.clean_html(page.read_bytes()).text.splitlines()
+    assert not [line for line in kept if "DON'T MISS" in line.replace("’", "'").upper()
+                or line.endswith("]")]
+    assert not [line for line in kept if "cookie" in line.lower() or "sign-up" in line]
+    blog = ROOT / "fixtures" / "examples" / "regional-blog-newsletter.html"
+    assert "\"We will not give up.\"" in cleaner.clean_html(blog.read_bytes()).text.splitlines()
 
 
 def test_output_is_a_subsequence_of_the_input_blocks(cleaner: Cleaner) -> None:
