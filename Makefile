@@ -8,7 +8,7 @@ SEED := $(wildcard $(SHARED)/seed/express-ricketts.txt)
 MODEL := models/cleaner.joblib
 FIXTURES := $(shell find fixtures/train fixtures/corpus -type f 2>/dev/null)
 
-.PHONY: help install demo test model eval bench bench-html etl lint clean-out
+.PHONY: help install demo test model eval bench bench-html bench-dask check-corpus fuzz kill-test etl lint clean-out
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -38,9 +38,21 @@ eval: $(STAMP) ## score the model on held-out data against fixtures/eval/floors.
 bench: $(STAMP) ## throughput on the 9,335-article corpus and cold start, beside baselines
 	$(BIN)/python tests/bench.py
 
-bench-html: $(STAMP) ## extraction F1 on the 181 scrapinghub pages beside trafilatura, readability, jusText
+bench-html: $(STAMP) ## extraction F1 on scrapinghub (181) and fundus (258) pages beside trafilatura, readability, jusText
 	$(BIN)/pip install -q -e '.[test,bench]' --config-settings editable_mode=compat
 	$(BIN)/python tests/bench_html.py
+
+bench-dask: $(STAMP) ## the corpus on Dask (1 and 2 workers) beside local --jobs 1 and 2
+	$(BIN)/python tests/bench_dask.py
+
+check-corpus: $(STAMP) ## idempotence and subsequence on all 9,335 corpus articles
+	$(BIN)/python tests/check_corpus.py
+
+fuzz: $(STAMP) ## 10,000+ hostile files and records through the CLI: no crash, every bad input reported
+	$(BIN)/python tests/fuzz.py
+
+kill-test: $(STAMP) ## 50 SIGINT/SIGKILL kills of a batch: no partial file, reruns equal a clean run
+	$(BIN)/python tests/kill_test.py
 
 # ETL: copy these two rules into your own Makefile. `make etl` cleans a whole tree in one call
 # (outputs newer than their input and the model are skipped, so a rerun cleans only new files);

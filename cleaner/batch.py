@@ -20,6 +20,7 @@ from typing import IO, Any, TypeVar
 from cleaner.blocks import Cleaned, CleanerError, Document
 from cleaner.clean import clean_document
 from cleaner.io import (
+    STDIN,
     FileTask,
     Shard,
     Source,
@@ -118,7 +119,7 @@ def load_once(path: Path) -> LinearBlockModel:
 def load_document(source: Source) -> Document:
     """Return the blocks of one input file: scraped text, or an HTML page through extraction."""
     data = read_bytes(source.path)
-    if source.is_html:
+    if source.is_html or (source.path == STDIN and looks_like_html(data)):
         from cleaner.segment import segment_html
 
         return segment_html(data, doc_id=source.path)
@@ -130,6 +131,12 @@ def load_document(source: Source) -> Document:
 # A cleaned document that lost more than this share of its characters is flagged for a person
 # to check: on the FakeNewsNet corpus ordinary articles lose well under half.
 CUT_FLAG_SHARE = 0.5
+
+
+def looks_like_html(data: bytes) -> bool:
+    """Return True for bytes that open like an HTML page (used for stdin, which has no name)."""
+    head = data[:512].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    return head.startswith((b"<!doctype html", b"<html"))
 
 
 def finished(name: str, doc: Document, cleaned: Cleaned, settings: Settings,

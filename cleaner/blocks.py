@@ -51,7 +51,6 @@ class Block:
     end: int
     kind: str = "line"
     tag_path: str | None = None
-    link_share: float = 0.0  # HTML only: share of the text inside links
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,12 +15,24 @@ def verdicts_for(doc: Document, model: LinearBlockModel) -> list[Verdict]:
 
 
 def clean_document(doc: Document, model: LinearBlockModel) -> Cleaned:
-    """Return the document's kept blocks joined by newlines, and the verdicts on the rest."""
-    verdicts = verdicts_for(doc, model)
-    kept = tuple(v.block_index for v in verdicts if v.label.is_kept)
-    removed = tuple(v for v in verdicts if not v.label.is_kept)
-    text = "".join(doc.blocks[i].text + "\n" for i in kept)
-    return Cleaned(doc_id=doc.id, text=text, kept=kept, removed=removed)
+    """Return the document's kept blocks joined by newlines, and the verdicts on the rest.
+
+    Removing noise changes the neighbours of what is left, so a line can look different to the
+    model once its noise is gone. Cleaning repeats on the kept blocks until nothing more goes:
+    the output is then a fixed point, and cleaning it again gives it back unchanged.
+    """
+    removed: list[Verdict] = []
+    kept = list(doc.blocks)
+    while kept:
+        verdicts = verdicts_for(Document(doc.id, tuple(kept), doc.meta), model)
+        gone = [v for v in verdicts if not v.label.is_kept]  # indices of the original blocks
+        if not gone:
+            break
+        removed += gone
+        kept = [b for b, v in zip(kept, verdicts, strict=True) if v.label.is_kept]
+    text = "".join(block.text + "\n" for block in kept)
+    return Cleaned(doc_id=doc.id, text=text, kept=tuple(b.index for b in kept),
+                   removed=tuple(sorted(removed, key=lambda v: v.block_index)))
 
 
 def clean_text(text: str, model: LinearBlockModel, doc_id: str = "-") -> Cleaned:

@@ -265,10 +265,8 @@ def segment(
         fail(error)
         raise typer.Exit(1) from None
     for block in doc.blocks:
-        fields = {"index": block.index, "start": block.start, "end": block.end, "text": block.text}
-        if block.tag_path is not None:
-            fields |= {"kind": block.kind, "tag_path": block.tag_path, "links": block.link_share}
-        typer.echo(json.dumps(fields, ensure_ascii=False))
+        typer.echo(json.dumps({"index": block.index, "start": block.start, "end": block.end,
+                               "text": block.text}, ensure_ascii=False))
 
 
 class ProgressBar:

@@ -84,9 +84,9 @@ def clean_bag(bag: Any, model_path: Path = DEFAULT_MODEL, text_field: str = "tex
     Example: clean_bag(db.read_text("raw/*.jsonl").map(json.loads)).map(json.dumps)
     .to_textfiles("clean/*.jsonl")
     """
-    import dask
+    from dask.delayed import delayed
 
-    blob = dask.delayed(read_blob(model_path), pure=True)  # one graph key: fetched once per worker
+    blob = delayed(read_blob(model_path), pure=True)  # one graph key: fetched once per worker
     settings = Settings(model_path, "jsonl", removed, text_field, html_field, id_field)
     return bag.map_partitions(clean_partition, blob, settings)
 
@@ -94,9 +94,9 @@ def clean_bag(bag: Any, model_path: Path = DEFAULT_MODEL, text_field: str = "tex
 def clean_dataframe(frame: Any, model_path: Path = DEFAULT_MODEL, text_field: str = "text",
                     html_field: str | None = None, id_field: str = "id") -> Any:
     """Return a Dask DataFrame with a `clean_text` column (and `clean_error`, empty when fine)."""
-    import dask
+    from dask.delayed import delayed
 
-    blob = dask.delayed(read_blob(model_path), pure=True)
+    blob = delayed(read_blob(model_path), pure=True)
     settings = Settings(model_path, "jsonl", False, text_field, html_field, id_field)
     meta = frame._meta.assign(clean_text="", clean_error="")
     return frame.map_partitions(clean_frame, blob, settings, meta=meta)
@@ -118,7 +118,7 @@ def connect(scheduler: str) -> Any:
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                dashboard_address=None)
         return Client(cluster)
-    return Client(scheduler, timeout="10s")
+    return Client(scheduler, timeout="5s")
 
 
 def run_batch(work: Callable[[Any, Settings], Outcome], tasks: list[Any], settings: Settings,

@@ -12,6 +12,7 @@ import numpy as np
 from cleaner.blocks import KEPT_LABELS, Label
 
 if TYPE_CHECKING:
+    from cleaner.blocks import Document
     from cleaner.fixtures import Labeled
     from cleaner.model import LinearBlockModel
 
@@ -120,31 +121,6 @@ def format_report(report: Report) -> str:
     return "\n".join(lines)
 
 
-def extraction_scores(pairs: Sequence[tuple[str, str]]) -> dict[str, float]:
-    """Return the extraction benchmark's precision, recall and F1 over (predicted, gold) texts.
-
-    As scrapinghub's article-extraction-benchmark scores: bags of 4-shingles of (cased)
-    `\\w+` tokens; precision averaged over pages with output, recall over all pages, F1 the
-    harmonic mean of the two averages.
-    """
-    from collections import Counter
-
-    from cleaner.fixtures import WORD, shingles
-
-    precisions, recalls = [], []
-    for predicted, gold in pairs:
-        got = Counter(shingles(WORD.findall(predicted)))
-        want = Counter(shingles(WORD.findall(gold)))
-        common = sum((got & want).values())
-        if got:
-            precisions.append(common / sum(got.values()))
-        recalls.append(common / sum(want.values()) if want else float(not got))
-    precision = sum(precisions) / len(precisions) if precisions else 0.0
-    recall = sum(recalls) / len(recalls) if recalls else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"extraction_precision": precision, "extraction_recall": recall, "extraction_f1": f1}
-
-
 # C4's line rules (Raffel et al. 2020): keep a line only if it ends in terminal punctuation, has
 # at least five words and mentions none of the phrases of web chrome it filtered.
 C4_TERMINAL = (".", "!", "?", '"', "”", "’", "'")
@@ -178,13 +154,10 @@ def evaluation_sets(fixture_roots: list[Path], corpus: Path) -> dict[str, list[L
 def score_sets(sets: dict[str, list[Labeled]], model: LinearBlockModel,
                baselines: bool) -> list[Report]:
     """Return the model's report on every set, each followed by its baselines' reports."""
-    from cleaner.model import decide
-
     reports = []
     for name, items in sets.items():
         gold = [item.labels for item in items]
-        predicted = [decide(model.probabilities(item.doc), model.keep_threshold)[0]
-                     for item in items]
+        predicted = [predicted_labels(item.doc, model) for item in items]
         reports.append(score(name, gold, predicted))
         if baselines:
             texts = [[block.text for block in item.doc.blocks] for item in items]
@@ -192,6 +165,17 @@ def score_sets(sets: dict[str, list[Labeled]], model: LinearBlockModel,
                 reports.append(score(f"{name} [{rule} baseline]", gold,
                                      baseline_labels(texts, rule)))
     return reports
+
+
+def predicted_labels(doc: Document, model: LinearBlockModel) -> list[Label]:
+    """Return the label of every block as `cleaner clean` decides it, later passes included."""
+    from cleaner.clean import clean_document
+    from cleaner.model import decide
+
+    labels = decide(model.probabilities(doc), model.keep_threshold)[0]
+    for verdict in clean_document(doc, model).removed:
+        labels[verdict.block_index] = verdict.label
+    return labels
 
 
 # Scores move by a block or two when a fixture's wording changes; a floor is missed only when

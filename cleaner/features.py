@@ -10,15 +10,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from cleaner.rules import CASED_PATTERNS, CLOSE_QUOTES, OPEN_QUOTES, PATTERNS
-from cleaner.segment import INVISIBLE, LANDMARKS
+from cleaner.segment import INVISIBLE
 
 if TYPE_CHECKING:
     from scipy.sparse import csr_matrix
 
-    from cleaner.blocks import Block, Document
+    from cleaner.blocks import Document
 
 # Bump whenever a feature changes meaning: a saved model built with another version is refused.
-FEATURE_VERSION = 4
+FEATURE_VERSION = 6
 
 WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
 NORMALIZE = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"', "\u00a0": " ",
@@ -40,12 +40,8 @@ SHORT_BLOCK_CHARS = 40
 CONTEXT_FLAGS = ("dont_miss_header", "promo_prefix", "bracket_tag", "any_bracket_tail",
                  "consent_banner", "source_footer", "media", "ad", "social", "newsletter", "meta",
                  "byline")
-# HTML blocks: link share bins (0: no link text, last: all link text, as in menus) and how many
-# enclosing elements' class/id words are read (the nearest carry the meaning: "related", "caption").
-LINK_SHARE_BINS = (0.01, 0.3, 0.7, 0.99)
-CLASS_DEPTH = 4
 Encoded = tuple[np.ndarray, np.ndarray]
-TEXT_PREFIXES = ("w:", "t:", "b:", "c:", "e:", "w0:", "w$:", "h:c:")
+TEXT_PREFIXES = ("w:", "t:", "b:", "c:", "e:", "w0:", "w$:")
 
 
 def bin_of(value: float, edges: Sequence[float]) -> int:
@@ -82,7 +78,7 @@ def title_case_share(text: str) -> float:
 
 def is_prose(text: str) -> bool:
     """Return True for a block that reads like an article paragraph (long, ends a sentence)."""
-    return len(text) >= PROSE_MIN_CHARS and text.rstrip(CLOSE_QUOTES + ")")[-1:] in ".!?"
+    return len(text) >= PROSE_MIN_CHARS and text.rstrip(CLOSE_QUOTES + ")」")[-1:] in ".!?。！？"
 
 
 def char_class(char: str) -> str:
@@ -183,31 +179,8 @@ def since_header_features(index: int,
     return []
 
 
-def structure_features(block: Block) -> list[str]:
-    """Return what an HTML block's element says: tag, landmarks, class/id words, link share."""
-    if block.tag_path is None:
-        return []
-    elements = block.tag_path.split(">")
-    feats = [f"h:tag={block.kind}", f"h:links={bin_of(block.link_share, LINK_SHARE_BINS)}"]
-    feats += [f"h:in={tag}" for tag in {e.split('.', 1)[0] for e in elements} & LANDMARKS]
-    feats += ["h:c:" + word for word in {w for e in elements[-CLASS_DEPTH:] for w in e.split(".")[1:]}]
-    return feats
-
-
-def neighbour_structure(blocks: Sequence[Block], index: int) -> list[str]:
-    """Return the tag and link share of the blocks just before and after an HTML block."""
-    feats = []
-    for offset in (-1, 1):
-        j = index + offset
-        if 0 <= j < len(blocks) and blocks[j].tag_path is not None:
-            feats += [f"{offset}:h:tag={blocks[j].kind}",
-                      f"{offset}:h:links={bin_of(blocks[j].link_share, LINK_SHARE_BINS)}"]
-    return feats
-
-
-def document_features(blocks: Sequence[Block], window: int) -> list[list[str]]:
+def document_features(texts: Sequence[str], window: int) -> list[list[str]]:
     """Return the feature names of every block of one document."""
-    texts = [block.text for block in blocks]
     summaries = block_summaries(texts)
     repeats = Counter(texts)
     # Blocks outside the run of prose paragraphs (before the first, after the last) are where
@@ -215,10 +188,8 @@ def document_features(blocks: Sequence[Block], window: int) -> list[list[str]]:
     prose_before = [0]
     for text in texts:
         prose_before.append(prose_before[-1] + is_prose(text))
-    html = bool(blocks) and blocks[0].tag_path is not None
     return [own_features(text)
             + context_features(i, texts, summaries, repeats, prose_before, window) + ["bias"]
-            + (structure_features(blocks[i]) + neighbour_structure(blocks, i) if html else [])
             for i, text in enumerate(texts)]
 
 
@@ -249,7 +220,7 @@ class BlockFeaturizer:
         """Learn the vocabulary: every feature seen in at least `min_df` blocks."""
         counts: Counter[str] = Counter()
         for doc in docs:
-            for feats in document_features(doc.blocks, self.window):
+            for feats in document_features([b.text for b in doc.blocks], self.window):
                 counts.update(set(feats))
         kept = sorted(f for f, c in counts.items() if c >= self.min_df)
         self.vocabulary_ = {f: i for i, f in enumerate(kept)}
@@ -284,7 +255,7 @@ class BlockFeaturizer:
         vocab = self.vocabulary_
         starts: list[int] = []
         columns: list[int] = []
-        for feats in document_features(doc.blocks, self.window):
+        for feats in document_features([b.text for b in doc.blocks], self.window):
             starts.append(len(columns))
             columns.extend({c for c in map(vocab.get, feats) if c is not None})
         return np.asarray(starts, dtype=np.int64), np.asarray(columns, dtype=np.int64)

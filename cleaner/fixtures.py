@@ -13,16 +13,11 @@ from typing import Any
 
 from cleaner.blocks import CleanerError, Document, Label
 from cleaner.rules import PATTERNS
-from cleaner.segment import segment_html, segment_text
+from cleaner.segment import segment_text
 
 SHARED_CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus"
 FAKENEWSNET = "text/fakenewsnet.jsonl.gz"
 GOLD_BLOCKS = "blocks/html-gold-blocks.jsonl.gz"
-SCRAPINGHUB = "scrapinghub-aeb"
-WORD = re.compile(r"\w+")
-# A block is gold content when at least this share of its shingles is in the gold body: tolerates
-# the benchmark's small edits (joined lines, dropped inline credits) without taking teasers.
-MATCHED_SHINGLES = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,57 +122,6 @@ def read_gold_blocks(source: str, corpus: Path = SHARED_CORPUS) -> list[Labeled]
                        for b in page["blocks"])
         pages.append(Labeled(doc, labels, site=site_of(page["url"]), origin=source))
     return pages
-
-
-def read_html_pages(source: str = SCRAPINGHUB, corpus: Path = SHARED_CORPUS) -> list[Labeled]:
-    """Return the benchmark's HTML pages as blocks, labeled by matching its gold article body.
-
-    The gold body is kept in `meta["body"]` for the benchmark's own score.
-    """
-    root = corpus / "html" / source
-    truth = json.loads((root / "ground-truth.json").read_text(encoding="utf-8"))
-    pages: list[Labeled] = []
-    for page_id, gold in sorted(truth.items()):
-        doc = segment_html(gzip.decompress((root / "html" / f"{page_id}.html.gz").read_bytes()),
-                           doc_id=page_id)
-        doc = Document(doc.id, doc.blocks, {**doc.meta, "url": gold["url"],
-                                            "body": gold["articleBody"]})
-        pages.append(Labeled(doc, label_by_body(doc, gold["articleBody"]), site_of(gold["url"]),
-                             origin=f"{source}-html"))
-    return pages
-
-
-def label_by_body(doc: Document, body: str) -> tuple[Label, ...]:
-    """Return body for the blocks whose words are in the gold body, a weak noise kind otherwise.
-
-    A block of four words or more is content when most of its 4-word shingles occur in the
-    body; a shorter one when it occurs in the body as a whole. The page's headline (an h1
-    that starts the page title) is the title.
-    """
-    body_words = WORD.findall(body.lower())
-    body_shingles = set(shingles(body_words))
-    flat_body = " " + " ".join(body_words) + " "
-    title_words = " ".join(WORD.findall(doc.meta.get("title", "").lower()))
-    labels = []
-    for block in doc.blocks:
-        words = WORD.findall(block.text.lower())
-        own = shingles(words)
-        if own:
-            content = sum(s in body_shingles for s in own) / len(own) >= MATCHED_SHINGLES
-        else:
-            content = bool(words) and f" {' '.join(words)} " in flat_body
-        if content:
-            labels.append(Label.BODY)
-        elif block.kind == "h1" and words and title_words.startswith(" ".join(words)):
-            labels.append(Label.TITLE)
-        else:
-            labels.append(guess_noise_kind(block.text))
-    return tuple(labels)
-
-
-def shingles(words: list[str]) -> list[tuple[str, ...]]:
-    """Return the 4-word shingles of a word list (the extraction benchmark's unit)."""
-    return [tuple(words[i:i + 4]) for i in range(len(words) - 3)]
 
 
 def guess_noise_kind(text: str) -> Label:

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from cleaner.blocks import KEPT_LABELS, Document, Label
-from cleaner.evaluate import Report, extraction_scores, score
+from cleaner.blocks import KEPT_LABELS, Label
+from cleaner.evaluate import Report, score
 from cleaner.features import span_columns
 from cleaner.fixtures import Labeled
 from cleaner.model import (
@@ -127,13 +127,11 @@ def gather_training_data(fixture_roots: list[Path], corpus_labels: Path | None,
     from cleaner.fixtures import (
         FAKENEWSNET,
         GOLD_BLOCKS,
-        SCRAPINGHUB,
         fingerprint,
         fixture_paths,
         read_corpus_labels,
         read_fixtures,
         read_gold_blocks,
-        read_html_pages,
     )
 
     paths = fixture_paths(fixture_roots)
@@ -149,10 +147,6 @@ def gather_training_data(fixture_roots: list[Path], corpus_labels: Path | None,
         items += read_gold_blocks("scrapinghub-aeb", corpus)
         inventory["html_gold_blocks"] = {"source": "scrapinghub-aeb",
                                          "sha256": sha256_of(corpus / GOLD_BLOCKS)}
-        items += read_html_pages(SCRAPINGHUB, corpus)
-        pages = corpus / "html" / SCRAPINGHUB
-        inventory["html_pages"] = {"source": SCRAPINGHUB, "sha256": fingerprint(
-            [pages / "ground-truth.json", *sorted((pages / "html").glob("*.html.gz"))])}
     counts: dict[str, int] = {}
     for item in items:
         counts[item.origin] = counts.get(item.origin, 0) + 1
@@ -167,23 +161,11 @@ def cross_validate(items: list[Labeled], estimator: str) -> tuple[float, list[Re
     probabilities = out_of_fold_probabilities(items, estimator)
     hand = [i for i, item in enumerate(items) if item.origin in HAND_LABELED]
     threshold = tune_keep_threshold([items[i] for i in hand], [probabilities[i] for i in hand])
-    pages = [i for i, item in enumerate(items) if "body" in item.doc.meta]
     reports = [score(f"{estimator}: grouped cross-validation, {name}",
                      [items[i].labels for i in rows],
                      labels_of([probabilities[i] for i in rows], threshold))
-               for name, rows in (("hand-labeled", hand), ("everything", range(len(items))),
-                                  ("html pages", pages))]
-    # The HTML pages also get the extraction benchmark's own score of their article body.
-    bodies = [(body_text(items[i].doc, labels_of([probabilities[i]], threshold)[0]),
-               items[i].doc.meta["body"]) for i in pages]
-    reports[2] = dataclasses.replace(reports[2], extra=extraction_scores(bodies))
+               for name, rows in (("hand-labeled", hand), ("everything", range(len(items))))]
     return threshold, reports
-
-
-def body_text(doc: Document, labels: list[Label]) -> str:
-    """Return the blocks labeled body, one per line: the article body without its headline."""
-    return "".join(b.text + "\n" for b, label in zip(doc.blocks, labels, strict=True)
-                   if label == Label.BODY)
 
 
 def train_and_save(items: list[Labeled], inventory: dict[str, Any], path: Path,
@@ -194,8 +176,7 @@ def train_and_save(items: list[Labeled], inventory: dict[str, Any], path: Path,
     record = {"estimator": estimator, "estimator_params": CANDIDATES[estimator], "seed": SEED,
               "training_data": inventory,
               "cross_validation": {"hand_labeled": reports[0].as_dict(),
-                                   "everything": reports[1].as_dict(),
-                                   "html_pages": reports[2].as_dict()},
+                                   "everything": reports[1].as_dict()},
               "trained_at": datetime.now(UTC).strftime("%Y-%m-%d"), "git_commit": git_commit()}
     return save_model(model, path, record), reports
 

@@ -1,6 +1,16 @@
-"""Score HTML article extraction on the 181 pages of Zyte's article-extraction-benchmark.
+"""Score HTML article extraction on Zyte's benchmark pages and on Fundus's news pages.
 
-Example: python tests/bench_html.py --only trafilatura-nocomments --limit 20 --json bench-html.json
+Example: python tests/bench_html.py --set fundus --only trafilatura-nocomments --json bench-html.json
+
+Two page sets, each scored and tabled on its own (--set picks them):
+
+- scrapinghub: the 181 pages of Zyte's article-extraction-benchmark, truth its articleBody. The
+  cleaner's model is trained on these pages, so its row there is labeled "seen in training".
+- fundus: the news pages (41 countries, most of them not in English) of the Fundus scraper's test
+  data, truth the body its per-site parsers return: the summary lines, then each section's
+  headline and paragraphs, one a line. A publisher's JSON entries (V1, V1_1, V2, ...) map in
+  file order onto its pages sorted by date. A page whose truth cannot be built is skipped and
+  counted. The cleaner never trained on these pages (some of their sites are in the other set).
 
 The metric is the benchmark's own evaluate.py (github.com/scrapinghub/article-extraction-benchmark),
 reproduced here:
@@ -19,13 +29,15 @@ reproduced here:
   and leaves precision alone. The benchmark's bootstrap error bars are not computed; its
   "accuracy" (identical token lists) is written to --json only.
 
-Pages are decoded as UTF-8 (the benchmark's README says they are) and each system gets the
-same str, as the benchmark's extractor scripts pass it. Pages/s is the wall time of the
-extraction loop alone: reading, decompressing, imports, model loading and one warm-up call come
-before it. The loop runs --passes times and the fastest pass counts; scores come from the first.
+Pages are decoded as UTF-8 (the benchmark's README says they are; an invalid byte becomes U+FFFD
+and the page is counted as not UTF-8) and each system gets the same str, as the benchmark's
+extractor scripts pass it. Pages/s is the wall time of the extraction loop alone: reading,
+decompressing, imports, model loading and one warm-up call come before it. The loop runs
+--passes times and the fastest pass counts; scores come from the first.
 The systems are called as the benchmark's extractors/run_*.py call them: its trafilatura row is
 trafilatura-nocomments, readability's HTML becomes text through html-text, and jusText runs with
-run_justext.py's parameters rather than the library defaults. Line breaks never change a score.
+run_justext.py's parameters and English stoplist rather than the library defaults, on both
+sets. Line breaks never change a score. CLEANER_MODEL, when set, names the cleaner's model file.
 """
 
 from __future__ import annotations
@@ -46,7 +58,11 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 SHARED_CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus"
-BENCHMARK = Path("html") / "scrapinghub-aeb"  # inside the shared corpus, or $CLEANER_CORPUS
+# Each page set's folder inside the shared corpus (or $CLEANER_CORPUS).
+SET_FOLDERS = {"scrapinghub": Path("html") / "scrapinghub-aeb", "fundus": Path("html") / "fundus"}
+# The cleaner's row says whether its model was trained on the set's pages (see cleaner/train.py).
+CLEANER_SEEN = {"scrapinghub": "seen in training", "fundus": "never trained on"}
+FUNDUS_PAGE = re.compile(r"(?P<publisher>.+)_(?P<date>\d{4}_\d{2}_\d{2})\.html\.gz")
 SHINGLE_TOKENS = 4
 TOKEN = re.compile(r"\w+")
 BASE_SYSTEM = "trafilatura"  # the pages/s ratio is to this system, measured in the same run
@@ -98,19 +114,111 @@ def fail(message: str, code: int = 1) -> NoReturn:
     raise SystemExit(code)
 
 
-def benchmark_dir() -> Path:
-    """Return the benchmark's folder, under $CLEANER_CORPUS when that is set."""
-    return Path(os.environ.get("CLEANER_CORPUS") or SHARED_CORPUS) / BENCHMARK
+@dataclass(frozen=True, slots=True)
+class PageSet:
+    """The pages of one set, the ones skipped as 'id: reason' and how many were not UTF-8."""
+
+    pages: list[Page]
+    skipped: list[str]
+    not_utf8: int
 
 
-def load_pages(folder: Path, limit: int | None) -> list[Page]:
+def set_dir(name: str) -> Path:
+    """Return a page set's folder, under $CLEANER_CORPUS when that is set."""
+    return Path(os.environ.get("CLEANER_CORPUS") or SHARED_CORPUS) / SET_FOLDERS[name]
+
+
+def read_html(path: Path) -> tuple[str, bool]:
+    """Return a gzipped page as str, invalid UTF-8 bytes replaced, and whether it was valid."""
+    raw = gzip.decompress(path.read_bytes())
+    try:
+        return raw.decode("utf-8"), True
+    except UnicodeDecodeError:
+        return raw.decode("utf-8", errors="replace"), False
+
+
+def load_scrapinghub(folder: Path, limit: int | None) -> PageSet:
     """Return the benchmark pages in id order, only the first `limit` if given."""
     truth = json.loads((folder / "ground-truth.json").read_text(encoding="utf-8"))
-    pages = []
+    pages, not_utf8 = [], 0
     for page_id in sorted(truth)[:limit]:
-        raw = gzip.decompress((folder / "html" / f"{page_id}.html.gz").read_bytes())
-        pages.append(Page(page_id, raw.decode("utf-8"), truth[page_id].get("articleBody") or ""))
-    return pages
+        html, valid = read_html(folder / "html" / f"{page_id}.html.gz")
+        not_utf8 += not valid
+        pages.append(Page(page_id, html, truth[page_id].get("articleBody") or ""))
+    return PageSet(pages, [], not_utf8)
+
+
+def text_lines(value: Any) -> list[str]:
+    """Return the non-blank strings in a gold field: a string, a list of them, or nothing."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value.strip()] if value.strip() else []
+    if isinstance(value, list):
+        return [line for item in value for line in text_lines(item)]
+    raise ValueError(f"a {type(value).__name__} where text was expected")
+
+
+def fundus_truth(entry: Any) -> str:
+    """Return a Fundus entry's article body: summary, then each section's headline and paragraphs."""
+    body = entry.get("body") if isinstance(entry, dict) else None
+    if not isinstance(body, dict):
+        raise ValueError("no body object")
+    sections = body.get("sections") or []
+    lines = text_lines(body.get("summary"))
+    for section in [sections] if isinstance(sections, dict) else sections:
+        if not isinstance(section, dict):
+            raise ValueError("a section that is not an object")
+        lines += text_lines(section.get("headline")) + text_lines(section.get("paragraphs"))
+    if not lines:
+        raise ValueError("an empty body")
+    return "\n".join(lines)
+
+
+def fundus_entries(gold: Path, count: int) -> list[Any]:
+    """Return a publisher's gold entries in file order, which is its pages' date order."""
+    entries = json.loads(gold.read_text(encoding="utf-8"))
+    if not isinstance(entries, dict):
+        raise ValueError(f"{gold.name} is not an object")
+    if len(entries) != count:
+        raise ValueError(f"{gold.name} has {len(entries)} entries for {count} pages")
+    return list(entries.values())
+
+
+def load_fundus(folder: Path, limit: int | None) -> PageSet:
+    """Return the Fundus pages in country, publisher and date order, only the first `limit`."""
+    publishers: dict[Path, list[Path]] = {}
+    for path in sorted(folder.glob("*/*.html.gz")):  # YYYY_MM_DD names sort by date
+        match = FUNDUS_PAGE.fullmatch(path.name)
+        gold = path.parent / f"{match['publisher'] if match else path.name}.json"
+        publishers.setdefault(gold, []).append(path)
+    found: list[tuple[str, Path, str]] = []
+    skipped: list[str] = []
+    for gold, paths in publishers.items():
+        ids = [str(path.relative_to(folder)).removesuffix(".html.gz") for path in paths]
+        try:
+            entries = fundus_entries(gold, len(paths))
+        except (OSError, ValueError) as error:  # no usable gold: none of its pages can be scored
+            skipped += [f"{page_id}: {error}" for page_id in ids]
+            continue
+        for page_id, path, entry in zip(ids, paths, entries, strict=True):
+            try:
+                truth = fundus_truth(entry)
+            except ValueError as error:
+                skipped.append(f"{page_id}: {error}")
+                continue
+            found.append((page_id, path, truth))
+    pages, not_utf8 = [], 0
+    for page_id, path, truth in found[:limit]:
+        html, valid = read_html(path)
+        not_utf8 += not valid
+        pages.append(Page(page_id, html, truth))
+    return PageSet(pages, skipped, not_utf8)
+
+
+LOADERS: dict[str, Callable[[Path, int | None], PageSet]] = {
+    "scrapinghub": load_scrapinghub, "fundus": load_fundus,
+}
 
 
 def shingles(text: str) -> Counter[tuple[str, ...]]:
@@ -196,24 +304,25 @@ def justext_system() -> Extract:
 
 
 def cleaner_system() -> Extract:
-    """Return the project's HTML cleaner, its output reduced to the body blocks.
+    """Return the project's HTML cleaner, its output without the headline line it adds.
 
     The benchmark's truth is the article body without its headline, as trafilatura's text
-    output is, so blocks labeled `title` are left out here (`cleaner clean` keeps them).
+    output is; `cleaner clean` puts the page's headline first, so it is left out here.
     """
-    from cleaner import Cleaner, CleanerError, Label, segment_html
-    from cleaner.clean import verdicts_for
+    from cleaner import Cleaner, CleanerError, clean_document, segment_html
 
     try:
-        model = Cleaner().model
+        model_path = os.environ.get("CLEANER_MODEL")
+        model = (Cleaner(Path(model_path)) if model_path else Cleaner()).model
     except CleanerError as error:
         raise Skipped(str(error)) from None
 
     def extract(html: str) -> str:
         doc = segment_html(html.encode("utf-8"))
-        return "".join(block.text + "\n" for block, verdict in
-                       zip(doc.blocks, verdicts_for(doc, model), strict=True)
-                       if verdict.label == Label.BODY)
+        kept = [doc.blocks[i] for i in clean_document(doc, model).kept]
+        if kept and kept[0].index == 0 and kept[0].text == doc.meta.get("title"):
+            kept = kept[1:]
+        return "".join(block.text + "\n" for block in kept)
 
     return extract
 
@@ -255,8 +364,9 @@ def measure(name: str, pages: list[Page], passes: int) -> dict[str, Any]:
             "seconds": seconds, "pages_per_s": len(pages) / seconds}
 
 
-def benchmark(names: list[str], pages: list[Page], passes: int) -> dict[str, Any]:
-    """Return every figure of one run: one entry per system measured and the skipped ones."""
+def benchmark(names: list[str], page_set: PageSet, passes: int) -> dict[str, Any]:
+    """Return every figure of one set's run: one entry per system measured and the skipped ones."""
+    pages = page_set.pages
     systems: dict[str, dict[str, Any]] = {}
     skipped: dict[str, str] = {}
     for name in names:
@@ -267,20 +377,33 @@ def benchmark(names: list[str], pages: list[Page], passes: int) -> dict[str, Any
     base = systems.get(BASE_SYSTEM)
     for figures in systems.values():
         figures["speed_ratio"] = figures["pages_per_s"] / base["pages_per_s"] if base else None
-    return {"pages": len(pages), "passes": passes, "systems": systems, "skipped": skipped}
+    return {"pages": len(pages), "pages_skipped": len(page_set.skipped),
+            "skipped_pages": page_set.skipped,
+            "pages_not_utf8": page_set.not_utf8, "passes": passes, "systems": systems,
+            "skipped": skipped}
 
 
-def format_table(figures: dict[str, Any]) -> str:
-    """Return the figures as a plain aligned table, with a line for each skipped system."""
-    lines = [f"{figures['pages']} pages of {BENCHMARK.name}, scored with its 4-token shingle metric",
-             (f"{'system':24}{'precision':>10}{'recall':>8}{'F1':>7}{'noise':>7}{'failed':>8}"
+def set_header(set_name: str, figures: dict[str, Any]) -> str:
+    """Return the line that names a set, its page count and the pages it had to leave out."""
+    notes = [f"{figures['pages_skipped']} skipped, gold body unusable"] if figures["pages_skipped"] else []
+    notes += [f"{figures['pages_not_utf8']} not valid UTF-8"] if figures["pages_not_utf8"] else []
+    extra = f" ({'; '.join(notes)})" if notes else ""
+    return (f"set {set_name}: {figures['pages']} pages of {SET_FOLDERS[set_name].name}{extra}, "
+            "scored with the article-extraction-benchmark's 4-token shingle metric")
+
+
+def format_table(set_name: str, figures: dict[str, Any]) -> str:
+    """Return one set's figures as a plain aligned table, with a line for each skipped system."""
+    lines = [set_header(set_name, figures),
+             (f"{'system':28}{'precision':>10}{'recall':>8}{'F1':>7}{'noise':>7}{'failed':>8}"
               f"{'pages/s':>9}{'x ' + BASE_SYSTEM:>15}")]
+    label = {"cleaner": f"cleaner ({CLEANER_SEEN[set_name]})"}
     for name, run in figures["systems"].items():
         ratio = "-" if run["speed_ratio"] is None else f"{run['speed_ratio']:.2f}"
-        lines.append(f"{name:24}{run['precision']:10.3f}{run['recall']:8.3f}{run['f1']:7.3f}"
-                     f"{run['noise_lines']:7d}{run['failures']:8d}{run['pages_per_s']:9.1f}"
-                     f"{ratio:>15}")
-    lines += [f"{name:24}skipped: {reason}" for name, reason in figures["skipped"].items()]
+        lines.append(f"{label.get(name, name):28}{run['precision']:10.3f}{run['recall']:8.3f}"
+                     f"{run['f1']:7.3f}{run['noise_lines']:7d}{run['failures']:8d}"
+                     f"{run['pages_per_s']:9.1f}{ratio:>15}")
+    lines += [f"{label.get(name, name):28}skipped: {reason}" for name, reason in figures["skipped"].items()]
     lines.append("noise: output lines not in the true article that match NOISE_LINE")
     return "\n".join(lines)
 
@@ -290,7 +413,10 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", action="append", choices=list(SYSTEMS), metavar="NAME",
                         help=f"run only this system (repeatable): {', '.join(SYSTEMS)}")
-    parser.add_argument("--limit", type=int, metavar="N", help="use only the first N pages")
+    parser.add_argument("--set", choices=[*SET_FOLDERS, "both"], default="both", dest="page_set",
+                        help="score the scrapinghub pages, the fundus pages or both (default both)")
+    parser.add_argument("--limit", type=int, metavar="N",
+                        help="use only the first N pages of each set")
     parser.add_argument("--passes", type=int, default=3, metavar="N",
                         help="time N passes over the pages and keep the fastest (default 3)")
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write the figures here")
@@ -299,8 +425,10 @@ def parse_args() -> argparse.Namespace:
         parser.error("--limit must be at least 1")
     if args.passes < 1:
         parser.error("--passes must be at least 1")
-    if not (benchmark_dir() / "ground-truth.json").is_file():
-        fail(f"{benchmark_dir()}: corpus not found; set CLEANER_CORPUS to the shared corpus", 2)
+    args.sets = list(SET_FOLDERS) if args.page_set == "both" else [args.page_set]
+    for name in args.sets:
+        if not set_dir(name).is_dir():
+            fail(f"{set_dir(name)}: corpus not found; set CLEANER_CORPUS to the shared corpus", 2)
     if args.json and not args.json.parent.is_dir():
         fail(f"{args.json}: no such directory; pick a --json path in an existing one", 2)
     return args
@@ -309,13 +437,22 @@ def parse_args() -> argparse.Namespace:
 def main() -> None:
     """Parse the options, run the systems and report them."""
     args = parse_args()
-    try:
-        pages = load_pages(benchmark_dir(), args.limit)
-    except (OSError, UnicodeDecodeError, ValueError) as error:
-        fail(f"{benchmark_dir()}: unreadable corpus ({error})", 2)
     names = [name for name in SYSTEMS if name in (args.only or SYSTEMS)]
-    figures = benchmark(names, pages, args.passes)
-    print(format_table(figures))  # noqa: T201  # a benchmark script's report is its output
+    figures: dict[str, Any] = {"passes": args.passes, "sets": {}}
+    for set_name in args.sets:
+        try:
+            page_set = LOADERS[set_name](set_dir(set_name), args.limit)
+        except (OSError, ValueError) as error:
+            fail(f"{set_dir(set_name)}: unreadable corpus ({error})", 2)
+        if not page_set.pages:
+            fail(f"{set_dir(set_name)}: no page has a usable gold body; check the corpus", 2)
+        if page_set.skipped:
+            sys.stderr.write(f"bench_html: {set_name}: {len(page_set.skipped)} pages skipped; "
+                             f"first {page_set.skipped[0]}\n")
+        figures["sets"][set_name] = benchmark(names, page_set, args.passes)
+        if len(figures["sets"]) > 1:
+            print()  # noqa: T201  # a benchmark script's report is its output
+        print(format_table(set_name, figures["sets"][set_name]))  # noqa: T201  # as above
     try:
         if args.json:
             args.json.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import os
 import sys
 import time
 from itertools import islice
@@ -33,7 +34,7 @@ def check(records: list[dict[str, str]], cleaner: Cleaner) -> tuple[list[str], l
         if cleaner.clean_text(once).text != once:
             unstable.append(record["id"])
         blocks = [block.text for block in segment_text(record["text"]).blocks]
-        if not is_subsequence(once.splitlines(), blocks):
+        if not is_subsequence(once.split("\n")[:-1], blocks):
             not_subsequence.append(record["id"])
     return unstable, not_subsequence
 
@@ -48,7 +49,8 @@ def main() -> None:
     with gzip.open(CORPUS, "rt", encoding="utf-8") as lines:
         records = [json.loads(line) for line in islice(lines, args.limit)]
     started = time.perf_counter()
-    unstable, not_subsequence = check(records, Cleaner())
+    model = os.environ.get("CLEANER_MODEL")
+    unstable, not_subsequence = check(records, Cleaner(Path(model)) if model else Cleaner())
     print(f"{len(records)} articles in {time.perf_counter() - started:.0f} s: "  # noqa: T201
           f"not idempotent {len(unstable)}, not a subsequence {len(not_subsequence)}"
           + (f"; first: {(unstable + not_subsequence)[0]}" if unstable or not_subsequence else ""))
