@@ -154,7 +154,8 @@ def finished(name: str, doc: Document, cleaned: Cleaned, settings: Settings,
 def cut_note(doc: Document, cleaned: Cleaned) -> str | None:
     """Return a warning when cleaning emptied the document or removed most of its text."""
     if not doc.blocks:
-        return None
+        # An HTML page (it has a title entry) whose extraction found nothing is worth a look.
+        return "no article text found in the page" if "title" in doc.meta else None
     if not cleaned.kept:
         return "emptied: every block was removed"
     total = sum(len(block.text) for block in doc.blocks)
