@@ -34,9 +34,6 @@ def segment_text(text: str, doc_id: str = "-", meta: dict[str, str] | None = Non
 # HTML pages go through trafilatura's extraction tuned for recall (fast: no fallback
 # extractors, comments left out), which keeps paragraphs as lines; the classifier then removes
 # what it leaves in (teasers, sign-up boxes, credits), as it does for scraped text.
-EXTRACTION = {"fast": True, "favor_recall": True, "include_comments": False,
-              "include_tables": True, "include_images": False, "include_links": False,
-              "deduplicate": False}
 def segment_html(data: bytes, doc_id: str = "-") -> Document:
     """Return the blocks of an HTML page's text: its headline, then the extracted article."""
     import trafilatura
@@ -45,7 +42,9 @@ def segment_html(data: bytes, doc_id: str = "-") -> Document:
     if tree is None:
         return Document(id=doc_id, blocks=(), meta={"title": ""})
     title = headline_of(tree)  # read before extraction, which prunes the tree
-    text = trafilatura.extract(tree, **EXTRACTION) or ""
+    text = trafilatura.extract(tree, fast=True, favor_recall=True, include_comments=False,
+                               include_tables=True, include_images=False, include_links=False,
+                               deduplicate=False) or ""
     if title and not text.startswith(title):
         text = f"{title}\n{text}"
     return segment_text(text, doc_id=doc_id, meta={"title": title})
