@@ -27,6 +27,7 @@ from cleaner.io import (
     atomic_writer,
     audit_lines,
     decode_text,
+    json_line,
     jsonl_lines,
     jsonl_record,
     read_bytes,
@@ -144,8 +145,7 @@ def finished(name: str, doc: Document, cleaned: Cleaned, settings: Settings,
     """Return the outcome of a cleaned document, with its audit lines and notes."""
     notes = tuple(n for n in (doc.meta.get("decoding"), cut_note(doc, cleaned)) if n)
     audit = audit_lines(name, removed_entries(doc, cleaned)) if settings.audit else ()
-    audit += tuple(json.dumps({"source": name, "note": note}, ensure_ascii=False) + "\n"
-                   for note in notes if settings.audit)
+    audit += tuple(json_line({"source": name, "note": note}) for note in notes if settings.audit)
     kinds = Counter(v.label.value for v in cleaned.removed)
     return Outcome(name, output, audit, len(doc.blocks), tuple(sorted(kinds.items())),
                    notes=notes)
@@ -209,7 +209,13 @@ def clean_record(task: RecordTask, settings: Settings) -> Outcome:
     record["clean_text"] = cleaned.text
     if settings.audit:
         record["removed"] = removed_entries(doc, cleaned)
-    return finished(name, doc, cleaned, settings, json.dumps(record, ensure_ascii=False) + "\n")
+    return finished(name, doc, cleaned, settings, json_line(record))
+
+
+def printable(line: str) -> str:
+    """Return a message as one printable line: newlines and undecodable file-name bytes escaped."""
+    line = line.replace("\r", "\\r").replace("\n", "\\n")
+    return line.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def parse_record(line: str, where: str) -> dict[str, Any]:
@@ -218,6 +224,8 @@ def parse_record(line: str, where: str) -> dict[str, Any]:
         record = json.loads(line)
     except json.JSONDecodeError as error:
         raise CleanerError(where, f"not valid JSON ({error.msg} at column {error.colno})") from None
+    except (ValueError, RecursionError) as error:  # a 5,000-digit number, arrays 10,000 deep
+        raise CleanerError(where, f"not readable JSON ({str(error).split(':')[0]})") from None
     if not isinstance(record, dict):
         raise CleanerError(where, "not a JSON object")
     return record
@@ -250,6 +258,7 @@ class Run:
                  report: Callable[[str], None], progress: Any = None, per_file: bool = True,
                  client: Any = None, record_dir: Path | None = None) -> None:
         self.record_dir = record_dir  # JSON Lines records to one text file each, named by id
+        self.first_line: dict[str, str] = {}  # output file -> the record that wrote it
         self.client = client  # a Dask client: documents are cleaned on its cluster
         self.settings = settings
         self.jobs = jobs
@@ -266,7 +275,7 @@ class Run:
         if self.progress is not None:
             self.progress.advance()
         if outcome.error is not None:
-            self.report("cleaner: " + outcome.error)
+            self.report(printable("cleaner: " + outcome.error))
             return
         if outcome.output is not None and out is not None:
             out.write(outcome.output)
@@ -274,7 +283,7 @@ class Run:
             audit.writelines(outcome.audit)
         if (per_document_line or outcome.notes) and self.per_file:
             line = summary_line(outcome.name, outcome.blocks, Counter(dict(outcome.removed)))
-            self.report("".join([line, *(f"; {note}" for note in outcome.notes)]))
+            self.report(printable("".join([line, *(f"; {note}" for note in outcome.notes)])))
 
     def clean_files(self, tasks: list[FileTask], jsonl_file: Path | None) -> Totals:
         """Clean files: written by the workers, or in order to stdout or one JSON Lines file."""
@@ -299,7 +308,7 @@ class Run:
                         self.clean_shard(shard, audit)
                     except CleanerError as error:
                         self.totals.failed += 1
-                        self.report(f"cleaner: {error}")
+                        self.report(printable(f"cleaner: {error}"))
                     except OSError as error:
                         self.output_failed(error, [shard.destination])
                 sys.stdout.flush()
@@ -311,12 +320,12 @@ class Run:
         """Report an output that could not be written; its temporary file is already gone."""
         self.totals.failed += 1
         names = ", ".join(str(p) for p in paths if p is not None) or "standard output"
-        self.report(f"cleaner: {names}: cannot write ({error.strerror or error})")
+        self.report(printable(f"cleaner: {names}: cannot write ({error.strerror or error})"))
 
     def clean_shard(self, shard: Shard, audit: IO[str] | None) -> None:
         """Clean one JSON Lines input into its destination, which appears only when complete."""
         tasks = (RecordTask(shard.source.path, number, line)
-                 for number, line in jsonl_lines(shard.source.path) if line.strip())
+                 for number, line in jsonl_lines(shard.source.path) if line.strip(" \t\r\n"))
         if self.record_dir is not None:
             self.clean_shard_to_files(tasks, shard.source.path, audit)
             return
@@ -329,13 +338,13 @@ class Run:
                              audit: IO[str] | None) -> None:
         """Clean records into one text file each, `<id>.txt` under the output directory."""
         assert self.record_dir is not None
-        first_line: dict[str, int] = {}
+        first_line = self.first_line
         for outcome in outcomes(clean_record, tasks, self.settings, self.jobs, self.client):
             if outcome.error is None:
                 outcome = self.write_record(outcome, first_line, source)
             self.finish(outcome, None, audit, per_document_line=False)
 
-    def write_record(self, outcome: Outcome, first_line: dict[str, int], source: str) -> Outcome:
+    def write_record(self, outcome: Outcome, first_line: dict[str, str], source: str) -> Outcome:
         """Write one record's clean text to its file; return an error outcome if it may not be."""
         assert self.record_dir is not None
         where = f"{source}:{outcome.line}"
@@ -343,14 +352,16 @@ class Run:
         if relative is None:
             return Outcome(where, error=f"{where}: id '{outcome.name}' would be written outside "
                                         f"{self.record_dir}")
-        if outcome.name in first_line:
-            return Outcome(where, error=f"{where}: duplicate id '{outcome.name}' (first on line "
-                                        f"{first_line[outcome.name]})")
-        first_line[outcome.name] = outcome.line
+        # Ids that name the same file ('a/b', 'a\\b', './a/b') are duplicates too.
+        key = relative.as_posix()
+        if key in first_line:
+            return Outcome(where, error=f"{where}: duplicate id '{outcome.name}' (first on "
+                                        f"{first_line[key]})")
+        first_line[key] = where
         try:
             write_atomic(self.record_dir / relative, outcome.output or "")
         except OSError as error:
-            return Outcome(where, error=f"{self.record_dir / relative}: cannot write "
+            return Outcome(where, error=f"{where}: cannot write {relative} "
                                         f"({error.strerror or error})")
         return dataclasses.replace(outcome, output=None)
 

@@ -121,6 +121,9 @@ def clean(
                   progress=bar, per_file=not quiet, client=client, record_dir=plan.record_dir)
         totals = run.clean_shards(plan.shards) if jsonl else run.clean_files(plan.tasks, plan.jsonl_file)
     totals.skipped = skipped
+    for collision in plan.collisions:
+        typer.echo(f"cleaner: {collision}", err=True)
+    totals.failed += len(plan.collisions)
     if not quiet and (jsonl or totals.documents + totals.failed + skipped > 1):
         typer.echo(closing_line(totals), err=True)
     raise typer.Exit(1 if totals.failed else 0)

@@ -174,7 +174,9 @@ def atomic_writer(path: Path) -> Iterator[IO[str]]:
         with os.fdopen(handle, "wb") as raw:
             packed: Any = gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) if path.name.endswith(
                 ".gz") else raw
-            text = io.TextIOWrapper(packed, encoding="utf-8", newline="")
+            # backslashreplace: a lone surrogate from a JSON escape must not abort the write.
+            text = io.TextIOWrapper(packed, encoding="utf-8", errors="backslashreplace",
+                                    newline="")
             try:
                 yield text
             finally:
@@ -227,24 +229,37 @@ def removed_entries(doc: Document, cleaned: Cleaned) -> list[dict[str, Any]]:
 
 def audit_lines(source: str, entries: list[dict[str, Any]]) -> tuple[str, ...]:
     """Return the removal audit's JSON lines for one document."""
-    return tuple(json.dumps({"source": source, **entry}, ensure_ascii=False) + "\n"
-                 for entry in entries)
+    return tuple(json_line({"source": source, **entry}) for entry in entries)
 
 
 def jsonl_record(source: str, cleaned: Cleaned) -> str:
     """Return the JSON Lines record of one clean document."""
-    return json.dumps({"id": source, "text": cleaned.text}, ensure_ascii=False) + "\n"
+    return json_line({"id": source, "text": cleaned.text})
+
+
+def json_line(value: Any) -> str:
+    """Return `value` as one JSON line, escaping what UTF-8 cannot hold (lone surrogates from
+    undecodable file names or JSON escapes)."""
+    line = json.dumps(value, ensure_ascii=False) + "\n"
+    try:
+        line.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(value) + "\n"
+    return line
 
 
 def jsonl_lines(source: str) -> Iterator[tuple[int, str]]:
     """Yield (line number, line) of a JSON Lines file or stdin, streamed in constant memory."""
     if source == STDIN:
-        stream: IO[str] = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace")
+        stream: IO[str] = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace",
+                                           newline="\n")
     else:
         try:
-            stream = (gzip.open(source, "rt", encoding="utf-8", errors="replace")
+            # Only \n ends a record: a lone \r inside one must not split it.
+            stream = (gzip.open(source, "rt", encoding="utf-8", errors="replace", newline="\n")
                       if source.lower().endswith(".gz")
-                      else open(source, encoding="utf-8", errors="replace"))  # noqa: SIM115
+                      else open(source, encoding="utf-8", errors="replace",  # noqa: SIM115
+                                newline="\n"))
         except OSError as error:
             raise CleanerError(source, f"cannot read ({error.strerror or error})") from None
     with stream:
@@ -279,6 +294,7 @@ class Plan:
     jsonl_file: Path | None
     mirrored: bool  # outputs mirror the inputs under an -o directory: skip-if-fresh applies
     record_dir: Path | None = None  # JSON Lines records written as <id>.txt files here
+    collisions: tuple[str, ...] = ()  # inputs left out: their output name was already taken
 
 
 def plan_outputs(sources: list[Source], output: Path | None, output_format: str,
@@ -302,7 +318,17 @@ def plan_outputs(sources: list[Source], output: Path | None, output_format: str,
         raise ValueError("several inputs need an output directory (-o DIR) or --format jsonl")
     places = [output / output_name(s.relative) if mirrored and output else output
               for s in sources]
-    return Plan([FileTask(s, p) for s, p in zip(sources, places, strict=True)], [], None, mirrored)
+    tasks: list[FileTask] = []
+    collisions: list[str] = []
+    taken: dict[Path | None, str] = {}
+    for source, place in zip(sources, places, strict=True):
+        if mirrored and place in taken:  # a.html and a.txt would both write a.txt
+            collisions.append(f"{source.path}: output {place} is already written from "
+                              f"{taken[place]}; rename one of them")
+            continue
+        taken[place] = source.path
+        tasks.append(FileTask(source, place))
+    return Plan(tasks, [], None, mirrored, collisions=tuple(collisions))
 
 
 def skip_fresh(plan: Plan, model_path: Path, force: bool) -> tuple[Plan, int]:
@@ -319,4 +345,5 @@ def skip_fresh(plan: Plan, model_path: Path, force: bool) -> tuple[Plan, int]:
     tasks = [t for t in plan.tasks if stale(t.source, t.destination)]
     shards = [s for s in plan.shards if stale(s.source, s.destination)]
     skipped = len(plan.tasks) + len(plan.shards) - len(tasks) - len(shards)
-    return Plan(tasks, shards, plan.jsonl_file, plan.mirrored, plan.record_dir), skipped
+    return Plan(tasks, shards, plan.jsonl_file, plan.mirrored, plan.record_dir,
+                plan.collisions), skipped

@@ -234,7 +234,7 @@ def test_records_to_text_files_refuse_ids_that_escape_and_duplicates(tmp_path: P
     assert result.stderr.splitlines() == [
         f"cleaner: {source}:2: id '../x' would be written outside {out}",
         f"cleaner: {source}:3: id '/etc/passwd' would be written outside {out}",
-        f"cleaner: {source}:4: duplicate id '2024/a' (first on line 1)",
+        f"cleaner: {source}:4: duplicate id '2024/a' (first on {source}:1)",
         f"cleaner: {source}:5: no id field 'id' to name its output file"]
     assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*.txt")) == [
         "out/2024/a.txt", "out/7.txt"]
@@ -267,3 +267,34 @@ def test_html_pages_are_cleaned_into_text_files_and_stdin_html_is_recognised(
     assert "var x" not in text
     piped = run("clean", "-", "-q", stdin=PAGE)
     assert piped.stdout == text
+
+
+def test_hostile_records_are_reported_on_one_line_each(tmp_path: Path) -> None:
+    source = tmp_path / "dump.jsonl"
+    source.write_bytes(
+        b'{"id": "big", "text": "x", "n": ' + b"9" * 5000 + b"}\n"
+        + b"[" * 100_000 + b"]" * 100_000 + b"\n"
+        + b'{"id": "sur", "text": "Storm closes road \\udc00 today."}\n'
+        + b'{"id": "cr", "text": "one\rtwo"}\n'
+        + b"\xc2\xa0\n"
+        + b'{"id": "line\\nbreak", "text": 1}\n')
+    result = run("clean", "--jsonl", str(source), "-q")
+    assert result.exit_code == 1
+    assert [json.loads(line)["id"] for line in result.stdout.splitlines()] == ["sur"]
+    lines = result.stderr.splitlines()  # a raw CR inside a JSON string is invalid JSON (line 4)
+    assert [line.split(": ", 2)[1] for line in lines] == [f"{source}:{n}" for n in (1, 2, 4, 5, 6)]
+    assert lines[0].endswith("not readable JSON (Exceeds the limit (4300 digits) for integer "
+                             "string conversion)")
+
+
+def test_a_page_and_a_text_that_would_write_the_same_output_are_not_overwritten(
+        tmp_path: Path) -> None:
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "a.html").write_text(PAGE, encoding="utf-8")
+    (raw / "a.txt").write_text(OTHER, encoding="utf-8")
+    result = run("clean", str(raw), "-o", str(tmp_path / "clean"), "-q")
+    assert result.exit_code == 1
+    assert result.stderr == (f"cleaner: {raw / 'a.txt'}: output {tmp_path / 'clean' / 'a.txt'} is "
+                             f"already written from {raw / 'a.html'}; rename one of them\n")
+    assert "coastal road" in (tmp_path / "clean" / "a.txt").read_text()

@@ -12,8 +12,8 @@ LINES = st.sampled_from([
     "The coastal road was closed on Monday after waves damaged the sea wall, the council said.",
     "“Hopefully it won’t come to that.”",
     "DON’T MISS:", "DON'T MISS", "Prince Harry 'fit plans for UK fame' after Suits [REPORT]",
-    "We use your sign-up to provide content in ways you’ve consented to and to improve our "
-    "understanding of you. You can unsubscribe at any time. More info",
+    ("We use your sign-up to provide content in ways you’ve consented to and to improve our "
+     "understanding of you. You can unsubscribe at any time. More info"),
     "Source: Read Full Article", "READ MORE: Council tax to rise again", "Advertisement",
     "Share this article", "(Image: Getty)", "By Jane Smith", "Published 12:04, 3 May 2026",
     "Engineers will inspect the damage this week before deciding when it can reopen.",
