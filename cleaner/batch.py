@@ -197,7 +197,7 @@ def clean_record(task: RecordTask, settings: Settings) -> Outcome:
         if settings.html_field:
             from cleaner.segment import segment_html
 
-            doc = segment_html(value.encode("utf-8"), doc_id=name)
+            doc = segment_html(value.encode("utf-8", "backslashreplace"), doc_id=name)
         else:
             doc = segment_text(value, doc_id=name)
         cleaned = clean_document(doc, model_at(settings.model_path))

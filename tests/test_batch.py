@@ -298,3 +298,12 @@ def test_a_page_and_a_text_that_would_write_the_same_output_are_not_overwritten(
     assert result.stderr == (f"cleaner: {raw / 'a.txt'}: output {tmp_path / 'clean' / 'a.txt'} is "
                              f"already written from {raw / 'a.html'}; rename one of them\n")
     assert "coastal road" in (tmp_path / "clean" / "a.txt").read_text()
+
+
+def test_html_field_with_a_lone_surrogate_is_cleaned(tmp_path: Path) -> None:
+    source = tmp_path / "dump.jsonl"
+    source.write_text('{"id": "s", "html": "<html><body><p>Storm \\udc00 closes the coastal road '
+                      'after waves damaged the sea wall, the council said.</p></body></html>"}\n')
+    result = run("clean", "--jsonl", str(source), "--html-field", "html", "-q")
+    assert result.exit_code == 0, result.stderr
+    assert "closes the coastal road" in json.loads(result.stdout)["clean_text"]
