@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -348,6 +349,10 @@ class Run:
         """Write one record's clean text to its file; return an error outcome if it may not be."""
         assert self.record_dir is not None
         where = f"{source}:{outcome.line}"
+        try:
+            os.fsencode(outcome.name)
+        except UnicodeEncodeError:  # a lone surrogate from a JSON escape cannot name a file
+            return Outcome(where, error=f"{where}: id '{outcome.name}' cannot be a file name")
         relative = safe_relative(outcome.name)
         if relative is None:
             return Outcome(where, error=f"{where}: id '{outcome.name}' would be written outside "

@@ -307,3 +307,12 @@ def test_html_field_with_a_lone_surrogate_is_cleaned(tmp_path: Path) -> None:
     result = run("clean", "--jsonl", str(source), "--html-field", "html", "-q")
     assert result.exit_code == 0, result.stderr
     assert "closes the coastal road" in json.loads(result.stdout)["clean_text"]
+
+
+def test_an_id_that_cannot_name_a_file_is_reported(tmp_path: Path) -> None:
+    source = tmp_path / "dump.jsonl"
+    source.write_text('{"id": "a\\udc00b", "text": "Storm closes the coastal road."}\n')
+    result = run("clean", "--jsonl", str(source), "--format", "text", "-o", str(tmp_path / "o"))
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[0] == (
+        f"cleaner: {source}:1: id 'a\\udc00b' cannot be a file name")
