@@ -154,9 +154,11 @@ def finished(name: str, doc: Document, cleaned: Cleaned, settings: Settings,
 
 def cut_note(doc: Document, cleaned: Cleaned) -> str | None:
     """Return a warning when cleaning emptied the document or removed most of its text."""
+    if "title" in doc.meta and all(b.text == doc.meta["title"] for b in doc.blocks):
+        # An HTML page whose extraction found nothing but its headline is worth a look.
+        return "no article text found in the page"
     if not doc.blocks:
-        # An HTML page (it has a title entry) whose extraction found nothing is worth a look.
-        return "no article text found in the page" if "title" in doc.meta else None
+        return None
     if not cleaned.kept:
         return "emptied: every block was removed"
     total = sum(len(block.text) for block in doc.blocks)

@@ -527,25 +527,25 @@ def named(errors: list[str], source: str) -> list[str]:
 
 def check_files(batch: Batch, indir: Path, outdir: Path, errors: list[str], findings: Findings) -> None:
     """Check that every input file has its output or an error line, and no output is shared."""
-    claimed: dict[Path, str] = {}
+    said = {case.rel: bool(named(errors, str(indir / case.rel))) for case in batch.cases}
+    owners: dict[Path, list[str]] = {}  # output -> the unreported inputs that claim it
     for case in batch.cases:
-        source = str(indir / case.rel)
-        reported = bool(named(errors, source))
+        if not said[case.rel]:
+            owners.setdefault(output_path(outdir, case.rel, "files"), []).append(case.rel)
+    for case in batch.cases:
         out = output_path(outdir, case.rel, "files")
-        if reported:
+        if said[case.rel]:
             findings.reported[case.kind] += 1
-            if out.exists() and out not in claimed:
+            if out.exists() and out not in owners:
                 findings.problems.append(f"{case.kind}: {shown(case.rel)}: reported but has an output")
         elif not out.is_file():
             findings.unreported.append(f"{case.kind}: {shown(case.rel)}: no output, no error line")
         elif case.must_keep and case.must_keep not in out.read_text(encoding="utf-8", errors="replace"):
             findings.unreported.append(f"{case.kind}: {shown(case.rel)}: '{case.must_keep}' lost, exit "
                                        "status and summary line say nothing")
-        elif out in claimed:
+        elif owners[out][0] != case.rel:
             findings.unreported.append(f"{case.kind}: {shown(case.rel)}: output {out.name} also claimed "
-                                       f"by {shown(claimed[out])}, one overwrote the other silently")
-        if not reported:
-            claimed[out] = case.rel
+                                       f"by {shown(owners[out][0])}, one overwrote the other silently")
 
 
 def read_output_records(path: Path, findings: Findings) -> set[int]:
