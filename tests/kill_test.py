@@ -1,10 +1,11 @@
 """Kill `cleaner clean` again and again mid-batch and check no partial output ever appears (`make kill-test`).
 
 Builds 400 text files and one JSON Lines file of 2,000 records from the first articles of the
-shared corpus, cleans them once without interruption for a reference, then runs the same ETL
-step (the text directory, then the JSON Lines directory) into one output tree, killing each run
-after a seeded random delay: SIGINT and SIGKILL in turn, to the whole process group, with
---jobs 1 and 2 in turn. After every kill each final-named output must equal the reference byte
+shared corpus and cleans them once without interruption for a reference (with --jobs 1, and with
+--jobs 2, which must give the same bytes). Then it runs the same ETL step (the text directory,
+then the JSON Lines directory) into one output tree, killing each run after a seeded random
+delay: SIGINT and SIGKILL in turn, to the whole process group, with --jobs 1 and 2 in turn.
+After every kill each final-named output must equal the reference byte
 for byte; the next run goes on from there (skip-if-fresh). A run that finishes before its kill
 starts a new round by touching the inputs. Finally one run completes: the outputs must equal the
 reference and no temporary file may remain. Exits 1 on any failure.
@@ -179,23 +180,23 @@ class Tally:
     ignored: list[str] = field(default_factory=list)  # runs that outlived SIGINT by SIGINT_GRACE_S
 
 
-def reference_run(inputs: Path, reference: Path) -> tuple[dict[str, bytes], float]:
+def reference_run(inputs: Path, reference: Path, jobs: int) -> tuple[dict[str, bytes], float]:
     """Clean everything once, uninterrupted; return the outputs and how long it took."""
     started = time.monotonic()
-    done = run_step(step(inputs, reference, jobs=1), None, signal.SIGKILL)
+    done = run_step(step(inputs, reference, jobs), None, signal.SIGKILL)
     if any(code != 0 for code in done.returncodes):
         sys.exit(f"kill-test: the reference run failed (exit codes {done.returncodes}); "
                  "check that 'cleaner clean' works, e.g. its model")
     return final_files(reference), time.monotonic() - started
 
 
-def kill_once(rng: random.Random, inputs: Path, out: Path, typical_s: float,
+def kill_once(rng: random.Random, inputs: Path, out: Path, typical_s: dict[int, float],
               reference: dict[str, bytes], tally: Tally) -> None:
     """Run the step into `out`, kill it after a random delay, and check every final output."""
     number = sum(tally.kills.values())  # signals and jobs alternate over kills, not attempts
     sig = signal.SIGINT if number % 2 == 0 else signal.SIGKILL
     jobs = 1 + (number // 2) % 2
-    delay = rng.uniform(MIN_DELAY_S, typical_s)
+    delay = rng.uniform(MIN_DELAY_S, typical_s[jobs])
     attempt = run_step(step(inputs, out, jobs), delay, sig)
     tally.orphans += attempt.orphans
     tally.tracebacks += attempt.tracebacks
@@ -241,8 +242,12 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="cleaner-kill-"))
     before = fingerprint()
     build_inputs(args.corpus, work / "in")
-    reference, typical_s = reference_run(work / "in", work / "reference")
-    say(f"reference: {len(reference)} outputs in {typical_s:.1f} s")
+    reference, one_job_s = reference_run(work / "in", work / "reference-1", jobs=1)
+    with_two, two_jobs_s = reference_run(work / "in", work / "reference-2", jobs=2)
+    typical_s = {1: one_job_s, 2: two_jobs_s}
+    same = with_two == reference
+    say(f"reference: {len(reference)} outputs in {one_job_s:.1f} s (--jobs 1), {two_jobs_s:.1f} s "
+        f"(--jobs 2); --jobs 2 output identical to --jobs 1: {'yes' if same else 'no'}")
     tally = Tally()
     while sum(tally.kills.values()) < args.kills and tally.finished_early < 2 * args.kills:
         kill_once(rng, work / "in", work / "out", typical_s, reference, tally)
@@ -256,7 +261,8 @@ def main() -> None:
         say(f"work directory kept: {work}")
     else:
         shutil.rmtree(work, ignore_errors=True)
-    failed = tally.partial or leftovers or not final_ok or tally.orphans or tally.sigint_exit_0
+    failed = (tally.partial or leftovers or not final_ok or tally.orphans or tally.sigint_exit_0
+              or not same)
     sys.exit(1 if failed or tally.ignored or sum(tally.kills.values()) < args.kills else 0)
 
 
