@@ -5,11 +5,12 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from cleaner.rules import CASED_PATTERNS, CLOSE_QUOTES, OPEN_QUOTES, PATTERNS
+from cleaner.rules import CASED_RULES, CLOSE_QUOTES, OPEN_QUOTES, RULES, Branch
 from cleaner.segment import INVISIBLE
 
 if TYPE_CHECKING:
@@ -37,6 +38,10 @@ LENGTH_BINS_CHARS = (12, 25, 40, 60, 90, 140, 220, 400)
 # Article paragraphs in fixtures/ and the labeled corpus are rarely shorter than this.
 PROSE_MIN_CHARS = 80
 SHORT_BLOCK_CHARS = 40
+# Blocks whose per-text work is cached: enough for a long document's repeated passes and a
+# site's boilerplate, a few MB at most.
+SUMMARY_CACHE_BLOCKS = 4096
+OWN_CACHE_BLOCKS = 4096
 CONTEXT_FLAGS = ("dont_miss_header", "promo_prefix", "bracket_tag", "any_bracket_tail",
                  "consent_banner", "source_footer", "media", "ad", "social", "newsletter", "meta",
                  "byline")
@@ -94,13 +99,47 @@ def char_class(char: str) -> str:
     return char if char in ".,:;!?)]-|>…" else "o"
 
 
+Checks = list[tuple[str, list[tuple[tuple[str, ...], re.Pattern[str]]]]]
+
+
+def compiled(rules: dict[str, list[Branch]]) -> Checks:
+    """Return each rule's name with its branches as (hints, compiled regex)."""
+    return [(name, [(hints, re.compile(regex)) for regex, hints in branches])
+            for name, branches in rules.items()]
+
+
+LOWER_CHECKS = compiled(RULES)
+CASED_CHECKS = compiled(CASED_RULES)
+
+
 def flags_of(text: str) -> list[str]:
-    """Return the names of the rule patterns found near a block's start or end."""
+    """Return the names of the rules matching near a block's start or end."""
     if len(text) > RULE_HEAD_CHARS + RULE_TAIL_CHARS:
         text = text[:RULE_HEAD_CHARS] + " … " + text[-RULE_TAIL_CHARS:]
-    lowered = text.lower()
-    return [name for name, pattern in PATTERNS.items() if pattern.search(lowered)] + [
-        name for name, pattern in CASED_PATTERNS.items() if pattern.search(text)]
+    return matching(LOWER_CHECKS, text.lower()) + matching(CASED_CHECKS, text)
+
+
+def matching(checks: Checks, text: str) -> list[str]:
+    """Return the names of the rules with a branch matching `text`; a branch whose hints are
+    all absent cannot match, so its regex is not run."""
+    names = []
+    for name, branches in checks:
+        for hints, regex in branches:
+            if hints and not has_any(text, hints):
+                continue
+            if regex.search(text):
+                names.append(name)
+                break
+    return names
+
+
+def has_any(text: str, hints: tuple[str, ...]) -> bool:
+    """Return True when `text` contains one of `hints` (a plain loop: any() over a generator
+    costs twice as much here, and this runs about 20 times per block)."""
+    for hint in hints:
+        if hint in text:
+            return True
+    return False
 
 
 def own_features(text: str) -> list[str]:
@@ -132,13 +171,21 @@ def span_columns(texts: Sequence[str]) -> np.ndarray:
     return np.column_stack(columns).astype(np.float64)
 
 
-def block_summaries(texts: Sequence[str]) -> list[tuple[dict[str, str], list[str]]]:
-    """Return each block's shape and rule flags, computed once for use by its neighbours too."""
-    return [(shape_of(text), flags_of(text)) for text in texts]
+Summary = tuple[dict[str, str], list[str]]
+
+
+@lru_cache(maxsize=SUMMARY_CACHE_BLOCKS)
+def summary_of(text: str) -> Summary:
+    """Return a block's shape and rule flags, which its neighbours read too.
+
+    Cached by text: cleaning reads every block again on each pass, and sites repeat their
+    boilerplate lines across articles. Callers must not modify the result.
+    """
+    return shape_of(text), flags_of(text)
 
 
 def context_features(index: int, texts: Sequence[str],
-                     summaries: Sequence[tuple[dict[str, str], list[str]]],
+                     summaries: Sequence[Summary],
                      repeats: Counter[str], prose_before: Sequence[int],
                      window: int) -> list[str]:
     """Return the features of a block's place in the document and of its neighbours."""
@@ -166,8 +213,7 @@ def context_features(index: int, texts: Sequence[str],
     return feats
 
 
-def since_header_features(index: int,
-                          summaries: Sequence[tuple[dict[str, str], list[str]]]) -> list[str]:
+def since_header_features(index: int, summaries: Sequence[Summary]) -> list[str]:
     """Return how far back the nearest promo header is, if within a short list's reach."""
     for distance in range(1, 7):
         j = index - distance
@@ -181,16 +227,22 @@ def since_header_features(index: int,
 
 def document_features(texts: Sequence[str], window: int) -> list[list[str]]:
     """Return the feature names of every block of one document."""
-    summaries = block_summaries(texts)
+    return [own_features(text) + context for text, context
+            in zip(texts, document_context_features(texts, window), strict=True)]
+
+
+def document_context_features(texts: Sequence[str], window: int) -> list[list[str]]:
+    """Return the features of every block that depend on its place and neighbours (not on its
+    own words, which `own_features` reads and which no context feature name shares)."""
+    summaries = [summary_of(text) for text in texts]
     repeats = Counter(texts)
     # Blocks outside the run of prose paragraphs (before the first, after the last) are where
     # bylines, related headlines and footers sit: count prose blocks on either side.
     prose_before = [0]
     for text in texts:
         prose_before.append(prose_before[-1] + is_prose(text))
-    return [own_features(text)
-            + context_features(i, texts, summaries, repeats, prose_before, window) + ["bias"]
-            for i, text in enumerate(texts)]
+    return [context_features(i, texts, summaries, repeats, prose_before, window) + ["bias"]
+            for i in range(len(texts))]
 
 
 class BlockFeaturizer:
@@ -224,6 +276,7 @@ class BlockFeaturizer:
                 counts.update(set(feats))
         kept = sorted(f for f, c in counts.items() if c >= self.min_df)
         self.vocabulary_ = {f: i for i, f in enumerate(kept)}
+        self.__dict__.pop("_own_cache", None)  # its columns belong to the previous vocabulary
         # Shape, rule and context features are few among many n-grams; a larger value lets them
         # carry weight under the same regularisation (3.0 chosen by grouped CV, fixtures+corpus).
         self.scale_ = np.array([1.0 if f.startswith(TEXT_PREFIXES) else self.structure_weight
@@ -237,6 +290,7 @@ class BlockFeaturizer:
         every cold start, one joined string a few milliseconds.
         """
         state = dict(self.__dict__)
+        state.pop("_own_cache", None)
         if "vocabulary_" in state:
             # Feature names come from single lines of text, so none contains a newline.
             state["vocabulary_"] = "\n".join(sorted(state["vocabulary_"],
@@ -253,12 +307,27 @@ class BlockFeaturizer:
     def encode(self, doc: Document) -> Encoded:
         """Return (row starts, column indices) of the document's blocks, one row per block."""
         vocab = self.vocabulary_
+        texts = [b.text for b in doc.blocks]
         starts: list[int] = []
         columns: list[int] = []
-        for feats in document_features([b.text for b in doc.blocks], self.window):
+        for text, context in zip(texts, document_context_features(texts, self.window), strict=True):
             starts.append(len(columns))
-            columns.extend({c for c in map(vocab.get, feats) if c is not None})
+            columns.extend(self.own_columns(text))
+            columns.extend({c for c in map(vocab.get, context) if c is not None})
         return np.asarray(starts, dtype=np.int64), np.asarray(columns, dtype=np.int64)
+
+    def own_columns(self, text: str) -> list[int]:
+        """Return the distinct columns of a block's own features, cached by text (each
+        cleaning pass reads every remaining block again)."""
+        cache: dict[str, list[int]] = self.__dict__.setdefault("_own_cache", {})
+        found = cache.get(text)
+        if found is None:
+            if len(cache) >= OWN_CACHE_BLOCKS:
+                cache.clear()  # cheaper than LRU bookkeeping; refills within a few documents
+            vocab = self.vocabulary_
+            found = cache[text] = list({c for c in map(vocab.get, own_features(text))
+                                        if c is not None})
+        return found
 
     def transform(self, docs: Iterable[Document]) -> csr_matrix:
         """Return the binary block-by-feature matrix of all blocks of `docs`, in order."""
