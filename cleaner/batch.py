@@ -144,7 +144,8 @@ def looks_like_html(data: bytes) -> bool:
 def finished(name: str, doc: Document, cleaned: Cleaned, settings: Settings,
              output: str | None) -> Outcome:
     """Return the outcome of a cleaned document, with its audit lines and notes."""
-    notes = tuple(n for n in (doc.meta.get("decoding"), cut_note(doc, cleaned)) if n)
+    notes = tuple(n for n in (doc.meta.get("decoding"), doc.meta.get("extraction"),
+                              cut_note(doc, cleaned)) if n)
     audit = audit_lines(name, removed_entries(doc, cleaned)) if settings.audit else ()
     audit += tuple(json_line({"source": name, "note": note}) for note in notes if settings.audit)
     kinds = Counter(v.label.value for v in cleaned.removed)

@@ -42,12 +42,41 @@ def segment_html(data: bytes, doc_id: str = "-") -> Document:
     if tree is None:
         return Document(id=doc_id, blocks=(), meta={"title": ""})
     title = headline_of(tree)  # read before extraction, which prunes the tree
+    if cut_by_depth_limit(tree):
+        return segment_text(f"{title}\n{flat_text(data)}", doc_id=doc_id,
+                            meta={"title": title, "extraction": DEEP_PAGE_NOTE})
     text = trafilatura.extract(tree, fast=True, favor_recall=True, include_comments=False,
                                include_tables=True, include_images=False, include_links=False,
                                deduplicate=False) or ""
     if title and not text.startswith(title):
         text = f"{title}\n{text}"
     return segment_text(text, doc_id=doc_id, meta={"title": title})
+
+
+# libxml2, under lxml and trafilatura, stops reading a page at 256 nested elements and drops
+# everything after that point without an exception. Such a page (unclosed tags can nest that
+# deep) is read instead by Python's own HTML parser, through BeautifulSoup, which has no depth
+# limit; its text is every visible string, so the classifier sees the whole page.
+LIBXML2_MAX_DEPTH = 256
+AT_DEPTH_LIMIT = "/" + "/".join(["*"] * (LIBXML2_MAX_DEPTH - 1))
+DEEP_PAGE_NOTE = (f"HTML nested over {LIBXML2_MAX_DEPTH} deep: read without article extraction, "
+                  "so page furniture may remain")
+INVISIBLE_TAGS = ["script", "style", "noscript", "template", "head"]
+
+
+def cut_by_depth_limit(tree: Any) -> bool:
+    """Return True when the parsed tree reaches the depth at which libxml2 stops reading."""
+    return bool(tree.getroottree().xpath(AT_DEPTH_LIMIT + "[1]"))
+
+
+def flat_text(data: bytes) -> str:
+    """Return every visible string of a page, one a line, read with no depth limit."""
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(data, "html.parser")
+    for hidden in soup(INVISIBLE_TAGS):
+        hidden.decompose()
+    return str(soup.get_text("\n"))
 
 
 def headline_of(tree: Any) -> str:

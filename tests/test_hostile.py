@@ -46,14 +46,24 @@ def test_thousands_of_lines_are_cleaned(tmp_path: Path) -> None:
     assert len((out / "many.txt").read_text().splitlines()) >= 4_900
 
 
-def test_html_nested_10000_deep_and_without_body_are_flagged_not_fatal(tmp_path: Path) -> None:
+def test_html_nested_10000_deep_keeps_its_text_and_is_flagged(tmp_path: Path) -> None:
+    # libxml2 stops reading at 256 levels and drops the rest of the page without an error.
     deep = ("<html><head><title>Deep page</title></head><body>" + "<div>" * 10_000
-            + f"<p>{SENTENCE}</p>" + "</div>" * 10_000)
+            + f"<p>{SENTENCE}</p>" + "</div>" * 10_000 + f"<p>After it. {SENTENCE}</p>")
+    code, lines, out = clean_tree(tmp_path, {"deep.html": deep.encode()})
+    assert code == 0
+    assert lines[0].endswith("HTML nested over 256 deep: read without article extraction, so "
+                             "page furniture may remain")
+    assert (out / "deep.txt").read_text() == f"Deep page\n{SENTENCE.strip()}\nAfter it. {SENTENCE.strip()}\n"
+
+
+def test_html_without_body_and_truncated_gzip_are_flagged_not_fatal(tmp_path: Path) -> None:
+    paragraphs = "".join(f"<p>{SENTENCE}Item {i}.</p>" for i in range(500))
+    page = f"<html><head><title>A page</title></head><body>{paragraphs}</body></html>"
     code, lines, out = clean_tree(tmp_path, {
-        "deep.html": deep.encode(), "headless.html": b"<html><head></head></html>",
-        "truncated.html.gz": gzip.compress(deep.encode())[:200]})
+        "headless.html": b"<html><head></head></html>",
+        "truncated.html.gz": gzip.compress(page.encode())[:200]})
     assert code == 1
-    assert f"cleaner: {tmp_path / 'raw' / 'truncated.html.gz'}: broken gzip file" in lines[-2]
-    assert all(line.endswith("no article text found in the page") for line in lines[:2])
+    assert lines[0].endswith("headless.html: 0 blocks, 0 removed; no article text found in the page")
+    assert f"cleaner: {tmp_path / 'raw' / 'truncated.html.gz'}: broken gzip file" in lines[1]
     assert (out / "headless.txt").read_text() == ""
-    assert (out / "deep.txt").read_text() in ("", "Deep page\n")  # libxml2 stops at its depth limit
