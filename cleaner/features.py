@@ -42,7 +42,7 @@ SHORT_BLOCK_CHARS = 40
 # Blocks whose per-text work is cached: enough for a long document's repeated passes and a
 # site's boilerplate, a few MB at most.
 SUMMARY_CACHE_BLOCKS = 4096
-OWN_CACHE_BLOCKS = 4096
+COLUMNS_CACHE_ENTRIES = 5 * SUMMARY_CACHE_BLOCKS  # own columns, and those seen at 4 offsets
 CONTEXT_FLAGS = ("dont_miss_header", "promo_prefix", "bracket_tag", "any_bracket_tail",
                  "consent_banner", "source_footer", "media", "ad", "social", "newsletter", "meta",
                  "byline")
@@ -173,6 +173,8 @@ def own_features(text: str) -> list[str]:
     end = norm[-TAIL_CHARS:] + "$"
     feats += ["e:" + end[i:i + 3] for i in range(len(end) - 2)]
     feats += ["nwords:" + str(bin_of(len(words), (2, 4, 7, 12, 20, 35, 60)))]
+    shape, flags = summary_of(text)
+    feats += [f"s:{k}={v}" for k, v in shape.items()] + ["r:" + f for f in flags]
     return feats
 
 
@@ -200,33 +202,36 @@ def summary_of(text: str) -> Summary:
     return shape_of(text), flags_of(text)
 
 
-def context_features(index: int, texts: Sequence[str],
-                     summaries: Sequence[Summary],
-                     repeats: Counter[str], prose_before: Sequence[int],
-                     window: int) -> list[str]:
-    """Return the features of a block's place in the document and of its neighbours."""
+def neighbour_features(offset: int, text: str) -> list[str]:
+    """Return what a block shows to the block `offset` places before or after it."""
+    shape, flags = summary_of(text)
+    feats = [f"{offset}:len={shape['len']}", f"{offset}:end={shape['end']}",
+             f"{offset}:quote={shape['quote']}", f"{offset}:tc={shape['titlecase']}"]
+    feats += [f"{offset}:r:{f}" for f in flags if f in CONTEXT_FLAGS]
+    if abs(offset) == 1:
+        feats.append(f"{offset}:first={shape['first']}")
+    return feats
+
+
+def place_features(index: int, texts: Sequence[str], summaries: Sequence[Summary],
+                   repeats: Counter[str], prose_before: Sequence[int], window: int) -> list[str]:
+    """Return the features of a block's place in the document: position, the edges of the
+    document within reach, a promo header above it, the prose paragraphs around it."""
     n = len(texts)
-    shape, flags = summaries[index]
-    feats = [f"s:{k}={v}" for k, v in shape.items()] + ["r:" + f for f in flags]
-    feats += [f"pos:{min(index, 4)}", f"rpos:{min(n - 1 - index, 4)}",
-              f"frac:{int(10 * index / n)}", f"n:{bin_of(n, (3, 8, 15, 30, 60))}"]
+    feats = [f"pos:{min(index, 4)}", f"rpos:{min(n - 1 - index, 4)}",
+             f"frac:{int(10 * index / n)}", f"n:{bin_of(n, (3, 8, 15, 30, 60))}", "bias"]
     if repeats[texts[index]] > 1:
         feats.append("repeated")
-    for offset in [o for o in range(-window, window + 1) if o]:
-        j = index + offset
-        if not 0 <= j < n:
-            feats.append(f"{offset}:none")
-            continue
-        other_shape, other_flags = summaries[j]
-        feats += [f"{offset}:len={other_shape['len']}", f"{offset}:end={other_shape['end']}",
-                  f"{offset}:quote={other_shape['quote']}", f"{offset}:tc={other_shape['titlecase']}"]
-        feats += [f"{offset}:r:{f}" for f in other_flags if f in CONTEXT_FLAGS]
-        if abs(offset) == 1:
-            feats.append(f"{offset}:first={other_shape['first']}")
+    feats += [f"{offset}:none" for offset in offsets(window) if not 0 <= index + offset < n]
     feats += since_header_features(index, summaries)
     feats += [f"prose_before:{min(prose_before[index], 3)}",
               f"prose_after:{min(prose_before[-1] - prose_before[index + 1], 3)}"]
     return feats
+
+
+def offsets(window: int) -> list[int]:
+    """Return the offsets of the neighbours a block's features read."""
+    return [o for o in range(-window, window + 1) if o]
 
 
 def since_header_features(index: int, summaries: Sequence[Summary]) -> list[str]:
@@ -242,14 +247,22 @@ def since_header_features(index: int, summaries: Sequence[Summary]) -> list[str]
 
 
 def document_features(texts: Sequence[str], window: int) -> list[list[str]]:
-    """Return the feature names of every block of one document."""
-    return [own_features(text) + context for text, context
-            in zip(texts, document_context_features(texts, window), strict=True)]
+    """Return the feature names of every block of one document.
+
+    A block's features are its own (from its text alone), its neighbours' (each from the
+    neighbour's text and offset) and its place's; no name occurs in two of these groups, which
+    lets `BlockFeaturizer.encode` cache the first two by text.
+    """
+    n = len(texts)
+    return [own_features(text)
+            + [f for o in offsets(window) if 0 <= i + o < n
+               for f in neighbour_features(o, texts[i + o])]
+            + place for i, (text, place)
+            in enumerate(zip(texts, document_place_features(texts, window), strict=True))]
 
 
-def document_context_features(texts: Sequence[str], window: int) -> list[list[str]]:
-    """Return the features of every block that depend on its place and neighbours (not on its
-    own words, which `own_features` reads and which no context feature name shares)."""
+def document_place_features(texts: Sequence[str], window: int) -> list[list[str]]:
+    """Return `place_features` of every block of one document."""
     summaries = [summary_of(text) for text in texts]
     repeats = Counter(texts)
     # Blocks outside the run of prose paragraphs (before the first, after the last) are where
@@ -257,7 +270,7 @@ def document_context_features(texts: Sequence[str], window: int) -> list[list[st
     prose_before = [0]
     for text in texts:
         prose_before.append(prose_before[-1] + is_prose(text))
-    return [context_features(i, texts, summaries, repeats, prose_before, window) + ["bias"]
+    return [place_features(i, texts, summaries, repeats, prose_before, window)
             for i in range(len(texts))]
 
 
@@ -292,7 +305,7 @@ class BlockFeaturizer:
                 counts.update(set(feats))
         kept = sorted(f for f, c in counts.items() if c >= self.min_df)
         self.vocabulary_ = {f: i for i, f in enumerate(kept)}
-        self.__dict__.pop("_own_cache", None)  # its columns belong to the previous vocabulary
+        self.__dict__.pop("_columns_cache", None)  # its columns belong to the previous vocabulary
         # Shape, rule and context features are few among many n-grams; a larger value lets them
         # carry weight under the same regularisation (3.0 chosen by grouped CV, fixtures+corpus).
         self.scale_ = np.array([1.0 if f.startswith(TEXT_PREFIXES) else self.structure_weight
@@ -306,7 +319,7 @@ class BlockFeaturizer:
         every cold start, one joined string a few milliseconds.
         """
         state = dict(self.__dict__)
-        state.pop("_own_cache", None)
+        state.pop("_columns_cache", None)
         if "vocabulary_" in state:
             # Feature names come from single lines of text, so none contains a newline.
             state["vocabulary_"] = "\n".join(sorted(state["vocabulary_"],
@@ -324,25 +337,31 @@ class BlockFeaturizer:
         """Return (row starts, column indices) of the document's blocks, one row per block."""
         vocab = self.vocabulary_
         texts = [b.text for b in doc.blocks]
+        n = len(texts)
+        reach = offsets(self.window)
         starts: list[int] = []
         columns: list[int] = []
-        for text, context in zip(texts, document_context_features(texts, self.window), strict=True):
+        for i, place in enumerate(document_place_features(texts, self.window)):
             starts.append(len(columns))
-            columns.extend(self.own_columns(text))
-            columns.extend({c for c in map(vocab.get, context) if c is not None})
+            columns.extend(self.cached_columns(0, texts[i]))
+            for offset in reach:
+                if 0 <= i + offset < n:
+                    columns.extend(self.cached_columns(offset, texts[i + offset]))
+            columns.extend({c for c in map(vocab.get, place) if c is not None})
         return np.asarray(starts, dtype=np.int64), np.asarray(columns, dtype=np.int64)
 
-    def own_columns(self, text: str) -> list[int]:
-        """Return the distinct columns of a block's own features, cached by text (each
-        cleaning pass reads every remaining block again)."""
-        cache: dict[str, list[int]] = self.__dict__.setdefault("_own_cache", {})
-        found = cache.get(text)
+    def cached_columns(self, offset: int, text: str) -> list[int]:
+        """Return the distinct columns of a block's own features (offset 0) or of what it shows
+        the block `offset` places away, cached by text: each cleaning pass reads every
+        remaining block again, and each block is read by its neighbours too."""
+        cache: dict[tuple[int, str], list[int]] = self.__dict__.setdefault("_columns_cache", {})
+        found = cache.get((offset, text))
         if found is None:
-            if len(cache) >= OWN_CACHE_BLOCKS:
+            if len(cache) >= COLUMNS_CACHE_ENTRIES:
                 cache.clear()  # cheaper than LRU bookkeeping; refills within a few documents
+            feats = own_features(text) if offset == 0 else neighbour_features(offset, text)
             vocab = self.vocabulary_
-            found = cache[text] = list({c for c in map(vocab.get, own_features(text))
-                                        if c is not None})
+            found = cache[offset, text] = list({c for c in map(vocab.get, feats) if c is not None})
         return found
 
     def transform(self, docs: Iterable[Document]) -> csr_matrix:
