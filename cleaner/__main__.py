@@ -1,5 +1,21 @@
-"""`python -m cleaner` runs the command line."""
+"""`python -m cleaner` and the `cleaner` command run the command line."""
 
-from cleaner.cli import main
+import sys
 
-main()
+
+def run() -> None:
+    """Run the command line; a Ctrl-C during start-up exits 130 with one line, no traceback.
+
+    Importing numpy, typer and the stages takes a few hundred milliseconds before click's own
+    Ctrl-C handling exists; an ETL job stopped in that window deserves the same quiet exit.
+    """
+    try:
+        from cleaner.cli import main
+    except KeyboardInterrupt:
+        sys.stderr.write("Aborted!\n")
+        raise SystemExit(130) from None
+    main()
+
+
+if __name__ == "__main__":
+    run()

@@ -185,3 +185,31 @@ def test_interrupted_run_leaves_no_partial_audit(tmp_path: Path,
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
     assert (tmp_path / "out" / "a.txt").exists()
     assert not (tmp_path / "out" / "b.txt").exists()
+
+
+class InterruptedImport:
+    """A meta path finder that raises KeyboardInterrupt when `cleaner.cli` is imported, as a
+    Ctrl-C arriving while the command line's heavy imports still run would."""
+
+    def find_spec(self, name: str, path: object, target: object = None) -> None:
+        if name == "cleaner.cli":
+            raise KeyboardInterrupt
+
+
+def test_ctrl_c_during_start_up_exits_130_with_one_line(monkeypatch: pytest.MonkeyPatch,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    from cleaner.__main__ import run
+
+    monkeypatch.delitem(sys.modules, "cleaner.cli")
+    monkeypatch.setattr(sys, "meta_path", [InterruptedImport(), *sys.meta_path])
+    with pytest.raises(SystemExit) as stopped:
+        run()
+    assert stopped.value.code == 130
+    assert capsys.readouterr().err == "Aborted!\n"
+
+
+def test_importing_the_library_does_not_load_numpy() -> None:
+    # The cheap import is what lets the entry point catch an early Ctrl-C.
+    code = "import sys, cleaner; print('numpy' in sys.modules); cleaner.Cleaner; print(cleaner.Label.BODY)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["False", "body"]
