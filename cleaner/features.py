@@ -40,8 +40,10 @@ LENGTH_BINS_CHARS = (12, 25, 40, 60, 90, 140, 220, 400)
 PROSE_MIN_CHARS = 80
 SHORT_BLOCK_CHARS = 40
 # Blocks whose per-text work is cached: enough for a long document's repeated passes and a
-# site's boilerplate, a few MB at most.
+# site's boilerplate. Longer blocks are not cached, which bounds the caches to a few MB (the
+# cost of featurizing a long block hardly grows with its length anyway).
 SUMMARY_CACHE_BLOCKS = 4096
+CACHED_BLOCK_MAX_CHARS = 2000
 COLUMNS_CACHE_ENTRIES = 5 * SUMMARY_CACHE_BLOCKS  # own columns, and those seen at 4 offsets
 CONTEXT_FLAGS = ("dont_miss_header", "promo_prefix", "bracket_tag", "any_bracket_tail",
                  "consent_banner", "source_footer", "media", "ad", "social", "newsletter", "meta",
@@ -192,13 +194,20 @@ def span_columns(texts: Sequence[str]) -> np.ndarray:
 Summary = tuple[dict[str, str], list[str]]
 
 
-@lru_cache(maxsize=SUMMARY_CACHE_BLOCKS)
 def summary_of(text: str) -> Summary:
     """Return a block's shape and rule flags, which its neighbours read too.
 
-    Cached by text: cleaning reads every block again on each pass, and sites repeat their
-    boilerplate lines across articles. Callers must not modify the result.
+    Cached by text (short blocks only): cleaning reads every block again on each pass, and
+    sites repeat their boilerplate lines across articles. Callers must not modify the result.
     """
+    if len(text) > CACHED_BLOCK_MAX_CHARS:
+        return shape_of(text), flags_of(text)
+    return cached_summary(text)
+
+
+@lru_cache(maxsize=SUMMARY_CACHE_BLOCKS)
+def cached_summary(text: str) -> Summary:
+    """Return `summary_of(text)`, remembered."""
     return shape_of(text), flags_of(text)
 
 
@@ -357,11 +366,13 @@ class BlockFeaturizer:
         cache: dict[tuple[int, str], list[int]] = self.__dict__.setdefault("_columns_cache", {})
         found = cache.get((offset, text))
         if found is None:
-            if len(cache) >= COLUMNS_CACHE_ENTRIES:
-                cache.clear()  # cheaper than LRU bookkeeping; refills within a few documents
             feats = own_features(text) if offset == 0 else neighbour_features(offset, text)
             vocab = self.vocabulary_
-            found = cache[offset, text] = list({c for c in map(vocab.get, feats) if c is not None})
+            found = list({c for c in map(vocab.get, feats) if c is not None})
+            if len(text) <= CACHED_BLOCK_MAX_CHARS:
+                if len(cache) >= COLUMNS_CACHE_ENTRIES:
+                    cache.clear()  # cheaper than LRU bookkeeping; refills within a few documents
+                cache[offset, text] = found
         return found
 
     def transform(self, docs: Iterable[Document]) -> csr_matrix:

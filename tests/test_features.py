@@ -5,12 +5,14 @@ from __future__ import annotations
 import gzip
 import json
 from itertools import islice
+from typing import TYPE_CHECKING
 
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cleaner.features import (
+    CACHED_BLOCK_MAX_CHARS,
     RULE_HEAD_CHARS,
     RULE_TAIL_CHARS,
     BlockFeaturizer,
@@ -19,8 +21,12 @@ from cleaner.features import (
 )
 from cleaner.fixtures import read_fixtures
 from cleaner.rules import CASED_PATTERNS, CASED_RULES, PATTERNS, RULES
+from cleaner.segment import segment_text
 
 from .conftest import ROOT, SHARED
+
+if TYPE_CHECKING:
+    from cleaner.blocks import Document
 
 CORPUS_TEXT = SHARED / "corpus" / "text" / "fakenewsnet.jsonl.gz"
 CORPUS_ARTICLES = 1500
@@ -72,16 +78,32 @@ def test_hinted_flags_equal_plain_search_on_generated_lines(pieces: list[str]) -
     assert flags_of(text) == plain_flags(text)
 
 
+def assert_encoding_matches_training_features(featurizer: BlockFeaturizer, doc: Document) -> None:
+    """Check that `encode` gives each block exactly the columns of its training features."""
+    vocab = featurizer.vocabulary_
+    starts, columns = featurizer.encode(doc)
+    rows = [set(row) for row in np.split(columns, starts[1:])] if len(starts) else []
+    expected = [{vocab[f] for f in feats if f in vocab}
+                for feats in document_features([b.text for b in doc.blocks], featurizer.window)]
+    assert rows == expected
+    assert sum(len(row) for row in rows) == len(columns)  # no column counted twice
+
+
 def test_cached_encoding_equals_the_training_features() -> None:
     docs = [item.doc for item in read_fixtures([ROOT / "fixtures"])][:60]
     featurizer = BlockFeaturizer(min_df=1).fit(docs)
-    vocab = featurizer.vocabulary_
     for _ in range(2):  # the second round reads the cache filled by the first
         for doc in docs:
-            starts, columns = featurizer.encode(doc)
-            rows = [set(row) for row in np.split(columns, starts[1:])] if len(starts) else []
-            expected = [{vocab[f] for f in feats if f in vocab}
-                        for feats in document_features([b.text for b in doc.blocks],
-                                                       featurizer.window)]
-            assert rows == expected
-            assert sum(len(row) for row in rows) == len(columns)  # no column counted twice
+            assert_encoding_matches_training_features(featurizer, doc)
+
+
+def test_long_blocks_are_encoded_alike_but_never_cached() -> None:
+    docs = [item.doc for item in read_fixtures([ROOT / "fixtures"])][:20]
+    featurizer = BlockFeaturizer(min_df=1).fit(docs)
+    long_block = "The council said the rules would change. " * 200  # 8,200 characters
+    doc = segment_text(f"A headline\n{long_block}\nRead more: another story\n")
+    for _ in range(2):
+        assert_encoding_matches_training_features(featurizer, doc)
+    cached = featurizer.__dict__.get("_columns_cache", {})
+    assert len(cached) == 2 * 3  # each short block: its own columns, and as seen at 2 offsets
+    assert max(len(text) for _, text in cached) <= CACHED_BLOCK_MAX_CHARS
