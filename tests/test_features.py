@@ -26,6 +26,8 @@ from cleaner.segment import segment_text
 from .conftest import ROOT, SHARED
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from cleaner.blocks import Document
 
 CORPUS_TEXT = SHARED / "corpus" / "text" / "fakenewsnet.jsonl.gz"
@@ -55,7 +57,7 @@ def corpus_lines() -> list[str]:
     return [line.strip() for text in texts for line in text.splitlines() if line.strip()]
 
 
-def test_hinted_flags_equal_plain_search_on_fixtures_and_corpus() -> None:
+def test_hinted_flags_equal_plain_search_on_fixtures_and_corpus(shared_corpus: Path) -> None:
     blocks = fixture_blocks() + corpus_lines()
     differing = [text for text in blocks if flags_of(text) != plain_flags(text)]
     assert len(blocks) > 5000
