@@ -11,10 +11,11 @@ def run() -> None:
     """
     try:
         from cleaner.cli import main
+
+        main()  # typer builds the click command before click's own handler exists
     except KeyboardInterrupt:
         sys.stderr.write("Aborted!\n")
         raise SystemExit(130) from None
-    main()
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import signal
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -252,7 +253,24 @@ def outcomes(work: Callable[[Task, Settings], Outcome], tasks: Iterable[Task],
     # A generator keeps memory constant: only a few batches are in flight at any time.
     parallel = Parallel(n_jobs=jobs, return_as="generator", batch_size=32,
                         pre_dispatch="4 * n_jobs")
-    yield from parallel(delayed(work)(task, settings) for task in tasks)
+    # A Ctrl-C reaches the whole process group, and a worker it caught while importing printed
+    # a traceback (found by make kill-test). Workers start with SIGINT blocked (the mask
+    # survives fork and exec), so only this process handles it and stops them. They are
+    # started by the first dispatch, so the mask stays until the first outcome: a Ctrl-C that
+    # comes meanwhile is held, not lost, and raised as soon as the mask is restored.
+    # Python 3.11's own resource tracker unblocks SIGINT whenever it starts: start it first.
+    from multiprocessing import resource_tracker
+
+    resource_tracker.ensure_running()
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        results = parallel(delayed(work)(task, settings) for task in tasks)
+        first = next(results, None)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+    if first is not None:
+        yield first
+        yield from results
 
 
 class Run:

@@ -91,7 +91,7 @@ class Attempt:
     returncodes: list[int] = field(default_factory=list)
     command: str = ""  # the command that was running when the signal came
     orphans: int = 0  # processes of a killed run still alive after it exited
-    tracebacks: int = 0
+    tracebacks: list[str] = field(default_factory=list)  # the last lines of each one
 
 
 def reap(proc: subprocess.Popen[bytes], sig: signal.Signals, attempt: Attempt) -> None:
@@ -127,7 +127,8 @@ def run_step(commands: list[list[str]], delay: float | None, sig: signal.Signals
                 attempt.killed, attempt.command = True, " ".join(Path(c).name for c in command[1:4])
                 reap(proc, sig, attempt)
                 _, err = proc.communicate()
-            attempt.tracebacks += b"Traceback" in err
+            if b"Traceback" in err:
+                attempt.tracebacks.append(" | ".join(err.decode(errors="replace").splitlines()[-4:]))
             attempt.returncodes.append(proc.returncode)
         if attempt.killed:
             return attempt
@@ -175,7 +176,7 @@ class Tally:
     finished_early: int = 0  # steps that completed before their kill: a new round followed
     partial: list[str] = field(default_factory=list)
     orphans: int = 0
-    tracebacks: int = 0
+    tracebacks: list[str] = field(default_factory=list)
     sigint_exit_0: int = 0  # interrupted runs that still claimed success
     ignored: list[str] = field(default_factory=list)  # runs that outlived SIGINT by SIGINT_GRACE_S
 
@@ -199,7 +200,8 @@ def kill_once(rng: random.Random, inputs: Path, out: Path, typical_s: dict[int, 
     delay = rng.uniform(MIN_DELAY_S, typical_s[jobs])
     attempt = run_step(step(inputs, out, jobs), delay, sig)
     tally.orphans += attempt.orphans
-    tally.tracebacks += attempt.tracebacks
+    tally.tracebacks += [f"kill {number} ({sig.name}, jobs {jobs}): traceback: {tail}"
+                         for tail in attempt.tracebacks]
     if -999 in attempt.returncodes:
         tally.ignored.append(f"kill {number}: {attempt.command} --jobs {jobs}, SIGINT after {delay:.1f} s "
                              f"of the step: still running {SIGINT_GRACE_S:.0f} s later, killed")
@@ -222,10 +224,10 @@ def report(tally: Tally, final_ok: bool, leftovers: list[Path], seconds: float) 
         f"{grid}); steps that finished before their kill (new round): {tally.finished_early}")
     say(f"partial files found: {len(tally.partial)}; orphaned processes after a kill: {tally.orphans}; "
         f"runs that outlived SIGINT: {len(tally.ignored)}; SIGINT runs exiting 0 unfinished: "
-        f"{tally.sigint_exit_0}; runs with a traceback on stderr: {tally.tracebacks}")
+        f"{tally.sigint_exit_0}; runs with a traceback on stderr: {len(tally.tracebacks)}")
     say(f"final identical to the reference: {'yes' if final_ok else 'no'}; leftover temp files: "
         f"{len(leftovers)}; wall time: {seconds:.0f} s")
-    for line in tally.partial[:20] + tally.ignored + [f"leftover: {p}" for p in leftovers[:10]]:
+    for line in tally.partial[:20] + tally.ignored + tally.tracebacks[:5] + [f"leftover: {p}" for p in leftovers[:10]]:
         say(f"FAIL {line}")
 
 
@@ -262,7 +264,7 @@ def main() -> None:
     else:
         shutil.rmtree(work, ignore_errors=True)
     failed = (tally.partial or leftovers or not final_ok or tally.orphans or tally.sigint_exit_0
-              or not same)
+              or tally.tracebacks or not same)
     sys.exit(1 if failed or tally.ignored or sum(tally.kills.values()) < args.kills else 0)
 
 
