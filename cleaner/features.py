@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from cleaner.blocks import Document
 
 # Bump whenever a feature changes meaning: a saved model built with another version is refused.
-FEATURE_VERSION = 6
+FEATURE_VERSION = 7
 
 WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
 # Curly quotes read as straight ones, NBSP as a space; invisible characters are dropped.
@@ -49,6 +49,12 @@ CONTEXT_FLAGS = ("dont_miss_header", "promo_prefix", "bracket_tag", "any_bracket
                  "consent_banner", "source_footer", "media", "ad", "social", "newsletter", "meta",
                  "byline")
 Encoded = tuple[np.ndarray, np.ndarray]
+# A label of one to four words before a colon at a block's start.
+LEAD_LABEL = re.compile(r"^([^\W\d_][\w'’&.-]*(?: [\w'’&.-]+){0,3}):(?:\s|$)")
+SAID = re.compile(r"\b(said|says|added|told|wrote|explained|continued|tweeted|posted)\b", re.I)
+# Runs of blocks outside the prose: one line between paragraphs is a subheading or a short
+# quote; lists of teasers, links and credits come several in a row.
+RUN_BINS_BLOCKS = (2, 3, 5, 9)
 TEXT_PREFIXES = ("w:", "t:", "b:", "c:", "e:", "w0:", "w$:")
 
 
@@ -75,7 +81,18 @@ def shape_of(text: str) -> dict[str, str]:
         "quote": "open" if opens > closes else "closed" if opens else "none",
         "sentences": str(min(text.count(". "), 3)),
         "titlecase": str(bin_of(title_case_share(text), (0.3, 0.6, 0.85))),
+        "lead": lead_of(text),
     }
+
+
+def lead_of(text: str) -> str:
+    """Return how a block opens: with a short label and a colon ("Outfit: ...", "READ MORE:"),
+    after a speaker ("She said: ..."), or plainly. Daily Mail captions and promo prefixes open
+    with a label; quotes open after a speaker."""
+    match = LEAD_LABEL.match(text)
+    if match is None:
+        return "plain"
+    return "said" if SAID.search(match.group(1)) else "label"
 
 
 def title_case_share(text: str) -> float:
@@ -223,7 +240,8 @@ def neighbour_features(offset: int, text: str) -> list[str]:
 
 
 def place_features(index: int, texts: Sequence[str], summaries: Sequence[Summary],
-                   repeats: Counter[str], prose_before: Sequence[int], window: int) -> list[str]:
+                   repeats: Counter[str], prose_before: Sequence[int], run: int,
+                   window: int) -> list[str]:
     """Return the features of a block's place in the document: position, the edges of the
     document within reach, a promo header above it, the prose paragraphs around it."""
     n = len(texts)
@@ -234,7 +252,8 @@ def place_features(index: int, texts: Sequence[str], summaries: Sequence[Summary
     feats += [f"{offset}:none" for offset in offsets(window) if not 0 <= index + offset < n]
     feats += since_header_features(index, summaries)
     feats += [f"prose_before:{min(prose_before[index], 3)}",
-              f"prose_after:{min(prose_before[-1] - prose_before[index + 1], 3)}"]
+              f"prose_after:{min(prose_before[-1] - prose_before[index + 1], 3)}",
+              f"run:{bin_of(run, RUN_BINS_BLOCKS) if run else 'prose'}"]
     return feats
 
 
@@ -276,11 +295,25 @@ def document_place_features(texts: Sequence[str], window: int) -> list[list[str]
     repeats = Counter(texts)
     # Blocks outside the run of prose paragraphs (before the first, after the last) are where
     # bylines, related headlines and footers sit: count prose blocks on either side.
+    prose = [is_prose(text) for text in texts]
     prose_before = [0]
-    for text in texts:
-        prose_before.append(prose_before[-1] + is_prose(text))
-    return [place_features(i, texts, summaries, repeats, prose_before, window)
+    for flag in prose:
+        prose_before.append(prose_before[-1] + flag)
+    runs = non_prose_runs(prose)
+    return [place_features(i, texts, summaries, repeats, prose_before, runs[i], window)
             for i in range(len(texts))]
+
+
+def non_prose_runs(prose: Sequence[bool]) -> list[int]:
+    """Return, per block, the length of the run of non-prose blocks it belongs to (0: prose)."""
+    runs = [0] * len(prose)
+    start = 0
+    for i in range(len(prose) + 1):
+        if i == len(prose) or prose[i]:
+            for j in range(start, i):
+                runs[j] = i - start
+            start = i + 1
+    return runs
 
 
 class BlockFeaturizer:

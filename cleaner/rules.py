@@ -98,6 +98,10 @@ CASED_RULES: dict[str, list[Branch]] = {
     "any_bracket_tail": [(r"\[[A-Z][A-Za-z ]{1,20}\]\s*$", ())],
     "handle": [(r"(^|\s)@\w{2,}", ("@",))],
     "byline": [(r"^(By|BY)\s+[A-Z]", ())],
+    # Photo credits as agencies print them: "Craig Sjodin/ABC", "Jane Doe/Reuters via AP"
+    # (abcnews.go.com and dailymail.co.uk in fixtures/corpus/fakenewsnet).
+    "slash_credit": [(r"\b[A-Z][\w.'’-]*/[A-Z][\w&.'’-]*(?: [A-Z][\w&.'’-]*)*(?: via \w+)?\s*$",
+                      ("/",))],
 }
 
 

@@ -41,6 +41,11 @@ THRESHOLD_STEP = 0.9
 # whatever string-matches the benchmark's body, which includes "Buy Now" widgets, image credits
 # and copyright lines; its worst "content" blocks would set the threshold for everything.
 HAND_LABELED = ("fixture", "fakenewsnet")
+# html-gold-blocks labels come from string matching (see HAND_LABELED), so its blocks count for
+# less than hand-labeled ones. Grouped CV, stage 1, feature version 7 (2026-11-28): noise removed
+# at 99.5 % content kept on hand-labeled unseen sites 0.658 at weight 1.0, 0.679 at 0.3; fundus
+# (never trained on) 0.541 and 0.540 at that threshold.
+ORIGIN_WEIGHTS = {"scrapinghub-aeb": 0.3}
 OUTER_FOLDS = 5
 INNER_FOLDS = 3
 TRAINING_JOBS = max(1, min(OUTER_FOLDS, os.cpu_count() or 1))
@@ -50,8 +55,15 @@ def fit_pipeline(items: list[Labeled], estimator: str = DEFAULT_ESTIMATOR) -> Pi
     """Return the first-stage pipeline fitted on the labeled documents."""
     pipeline = build_pipeline(estimator)
     pipeline.fit([item.doc for item in items], [label.value for item in items
-                                                for label in item.labels])
+                                                for label in item.labels],
+                 classify__sample_weight=block_weights(items))
     return pipeline
+
+
+def block_weights(items: list[Labeled]) -> np.ndarray:
+    """Return each block's training weight, the weight of the data set it comes from."""
+    return np.concatenate([np.full(len(item.labels), ORIGIN_WEIGHTS.get(item.origin, 1.0))
+                           for item in items])
 
 
 def site_folds(items: list[Labeled], folds: int) -> list[tuple[list[int], list[int]]]:
@@ -75,7 +87,8 @@ def fit_model(items: list[Labeled], estimator: str = DEFAULT_ESTIMATOR,
     stacked = np.vstack([context_matrix(p, span_columns([b.text for b in item.doc.blocks]))
                          for p, item in zip(held_out, items, strict=True)])
     gold = [label.value for item in items for label in item.labels]
-    second = LogisticRegression(C=1.0, max_iter=1000, random_state=SEED).fit(stacked, gold)
+    second = LogisticRegression(C=1.0, max_iter=1000, random_state=SEED).fit(
+        stacked, gold, sample_weight=block_weights(items))
     weights, bias = coefficients_by_label(second)
     model = export(fit_pipeline(items, estimator), keep_threshold)
     return dataclasses.replace(model, context_weights=weights, context_bias=bias)
@@ -197,6 +210,7 @@ def train_and_save(items: list[Labeled], inventory: dict[str, Any], path: Path,
     threshold, reports = cross_validate(items, estimator)
     model = dataclasses.replace(fit_model(items, estimator), keep_threshold=threshold)
     record = {"estimator": estimator, "estimator_params": CANDIDATES[estimator], "seed": SEED,
+              "origin_weights": ORIGIN_WEIGHTS,
               "training_data": inventory,
               "cross_validation": {"hand_labeled": reports[0].as_dict(),
                                    "everything": reports[1].as_dict()},
