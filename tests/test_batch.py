@@ -188,6 +188,46 @@ def test_killed_run_leaves_no_partial_file_and_a_rerun_finishes_the_job(tmp_path
     assert [p.name for p in destination.parent.iterdir()] == ["clean.jsonl"]  # leftovers gone
 
 
+def blocked_signals(pid: int) -> int:
+    """Return the mask of signals a Linux process blocks."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(next(line.split()[1] for line in status.splitlines() if line.startswith("SigBlk")), 16)
+
+
+def loky_workers(group: int) -> list[int]:
+    """Return the pids of the joblib (loky) worker processes in a process group."""
+    found = []
+    for name in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if (os.getpgid(int(name)) == group
+                    and "popen_loky" in Path(f"/proc/{name}/cmdline").read_text(errors="replace")):
+                found.append(int(name))
+        except OSError:  # it ended meanwhile
+            continue
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc")
+def test_ctrl_c_to_a_jobs_run_is_left_to_the_main_process(tmp_path: Path) -> None:
+    # A terminal's Ctrl-C reaches the whole process group; a worker it caught while importing
+    # printed a traceback (found by make kill-test). Workers block SIGINT; the parent stops them.
+    source = tmp_path / "dump.jsonl"
+    write_records(source, [json.dumps({"id": str(i), "text": ARTICLE * 3}) for i in range(3000)])
+    destination = tmp_path / "out" / "clean.jsonl"
+    process = subprocess.Popen([sys.executable, "-m", "cleaner", "clean", "--jsonl", str(source),
+                                "-o", str(destination), "-j", "2", "-q"],
+                               stderr=subprocess.PIPE, start_new_session=True)
+    while len(workers := loky_workers(process.pid)) < 2 and process.poll() is None:
+        time.sleep(0.05)
+    assert len(workers) == 2
+    assert all(blocked_signals(pid) & 1 << (signal.SIGINT - 1) for pid in workers)
+    os.killpg(process.pid, signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130
+    assert b"Traceback" not in err
+    assert not destination.exists()
+
+
 def test_unwritable_output_is_one_error_per_file_and_the_rest_is_written(tmp_path: Path) -> None:
     raw, clean = tmp_path / "raw", tmp_path / "clean"
     make_tree(raw, 6)
