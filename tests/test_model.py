@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +15,7 @@ from sklearn.base import clone
 from cleaner.blocks import CleanerError
 from cleaner.features import BlockFeaturizer
 from cleaner.fixtures import fingerprint, fixture_paths, read_fixtures
-from cleaner.model import DEFAULT_MODEL, LABELS, export, load_model
+from cleaner.model import DEFAULT_MODEL, LABELS, export, load_model, save_model
 from cleaner.train import fit_pipeline
 
 from .conftest import ROOT
@@ -35,6 +37,25 @@ def edit_manifest(path: Path, **changes: object) -> None:
 
 def test_committed_model_loads() -> None:
     assert load_model().keep_threshold > 0
+
+
+def test_saved_model_round_trips_through_joblib_and_loads_without_it(tmp_path: Path) -> None:
+    import joblib
+
+    items = read_fixtures([ROOT / "fixtures" / "train"])[:12]
+    model = export(fit_pipeline(items), keep_threshold=0.3)
+    path = tmp_path / "m.joblib"
+    save_model(model, path, {})
+    loaded, by_joblib = load_model(path), joblib.load(path)
+    for other in (loaded, by_joblib):
+        np.testing.assert_array_equal(other.weights, model.weights)
+        assert other.featurizer.vocabulary_ == model.featurizer.vocabulary_
+        assert other.keep_threshold == model.keep_threshold
+    # Loading is on the path of every cold start: it must not pay for importing joblib.
+    code = ("import sys, pathlib; from cleaner.model import load_model; "
+            f"load_model(pathlib.Path({str(path)!r})); print('joblib' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout == "False\n"
 
 
 def test_other_scikit_learn_release_is_refused_with_the_fix(model_copy: Path) -> None:
