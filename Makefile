@@ -17,6 +17,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[test]' --config-settings editable_mode=compat
+	$(BIN)/python -m compileall -q cleaner  # see bench: an editable install writes no bytecode
 	touch $@
 
 install: $(STAMP) ## create .venv and install cleaner with its test tools
@@ -36,6 +37,10 @@ eval: $(STAMP) ## score the model on held-out data against fixtures/eval/floors.
 	$(BIN)/cleaner evaluate fixtures/eval --check
 
 bench: $(STAMP) ## throughput on the 9,335-article corpus and cold start, beside baselines
+	@# Where PYTHONDONTWRITEBYTECODE is set (it is on this project's machines), an editable install
+	@# compiles every module of cleaner at each start: 60 ms of a 0.4 s cold start. pip
+	@# compiles an installed package; this does the same for the checkout.
+	$(BIN)/python -m compileall -q cleaner
 	$(BIN)/python tests/bench.py
 
 bench-html: $(STAMP) ## extraction F1 on scrapinghub (181) and fundus (258) pages beside trafilatura, readability, jusText
