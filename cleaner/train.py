@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 TARGET_CONTENT_RECALL = 0.995
 MIN_KEEP_THRESHOLD = 0.02
 THRESHOLD_STEP = 0.9
+BISECT_STEPS = 4
 # The threshold is tuned on hand-labeled documents only: html-gold-blocks marks as content
 # whatever string-matches the benchmark's body, which includes "Buy Now" widgets, image credits
 # and copyright lines; its worst "content" blocks would set the threshold for everything.
@@ -129,12 +130,22 @@ def tune_for_cleaning(items: list[Labeled], models: list[LinearBlockModel],
     """Return the threshold lowered until cleaning, repeated passes and all, keeps the target
     share of content: a second pass can drop a line the first kept."""
     gold = np.concatenate([[label in KEPT_LABELS for label in item.labels] for item in items])
-    while threshold > MIN_KEEP_THRESHOLD:
-        labels = cleaned_labels(items, models, threshold)
+
+    def keeps_enough(candidate: float) -> bool:
+        labels = cleaned_labels(items, models, candidate)
         kept = np.concatenate([[label in KEPT_LABELS for label in doc] for doc in labels])
-        if kept[gold].mean() >= content_recall:
+        return bool(kept[gold].mean() >= content_recall)
+
+    failing = None
+    while threshold > MIN_KEEP_THRESHOLD and not keeps_enough(threshold):
+        failing, threshold = threshold, max(threshold * THRESHOLD_STEP, MIN_KEEP_THRESHOLD)
+    # The step can overshoot by up to 10 %: bisect back towards the last threshold that lost
+    # too much, keeping the highest one that still keeps the target.
+    for _ in range(BISECT_STEPS):
+        if failing is None:
             break
-        threshold = max(threshold * THRESHOLD_STEP, MIN_KEEP_THRESHOLD)
+        middle = (threshold + failing) / 2
+        threshold, failing = (middle, failing) if keeps_enough(middle) else (threshold, middle)
     return threshold
 
 
