@@ -127,8 +127,9 @@ def cleaned_labels(items: list[Labeled], models: list[LinearBlockModel],
 
 def tune_for_cleaning(items: list[Labeled], models: list[LinearBlockModel],
                       threshold: float, content_recall: float = TARGET_CONTENT_RECALL) -> float:
-    """Return the threshold lowered until cleaning, repeated passes and all, keeps the target
-    share of content: a second pass can drop a line the first kept."""
+    """Return the highest threshold at which cleaning, repeated passes and all, keeps the target
+    share of content (a second pass can drop a line the first kept): lowered in steps, then
+    bisected back."""
     gold = np.concatenate([[label in KEPT_LABELS for label in item.labels] for item in items])
 
     def keeps_enough(candidate: float) -> bool:
