@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import string
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
@@ -55,6 +56,8 @@ SAID = re.compile(r"\b(said|says|added|told|wrote|explained|continued|tweeted|po
 # Runs of blocks outside the prose: one line between paragraphs is a subheading or a short
 # quote; lists of teasers, links and credits come several in a row.
 RUN_BINS_BLOCKS = (2, 3, 5, 9)
+ASCII_LETTERS = string.ascii_letters.encode()
+ASCII_CAPITALS = string.ascii_uppercase.encode()
 TEXT_PREFIXES = ("w:", "t:", "b:", "c:", "e:", "w0:", "w$:")
 
 
@@ -68,9 +71,8 @@ def bin_of(value: float, edges: Sequence[float]) -> int:
 
 def shape_of(text: str) -> dict[str, str]:
     """Return the coarse shape of one block: length, ends, case, quotes."""
-    head = text[:HEAD_SHAPE_CHARS]
-    letters = sum(map(str.isalpha, head))
-    upper = sum(map(str.isupper, head)) / letters if letters else 0.0
+    letters, capitals = letter_counts(text[:HEAD_SHAPE_CHARS])
+    upper = capitals / letters if letters else 0.0
     opens = text.count("“") + text.count("«") + (text[:1] in OPEN_QUOTES)
     closes = text.count("”") + text.count("»") + (text[-1:] in CLOSE_QUOTES)
     return {
@@ -83,6 +85,19 @@ def shape_of(text: str) -> dict[str, str]:
         "titlecase": str(bin_of(title_case_share(text), (0.3, 0.6, 0.85))),
         "lead": lead_of(text),
     }
+
+
+def letter_counts(text: str) -> tuple[int, int]:
+    """Return how many letters and how many capitals `text` holds.
+
+    ASCII text, most of it, is counted by deleting letters from its bytes, in C: counting
+    character by character in Python cost 10 us a block.
+    """
+    if not text.isascii():
+        return sum(map(str.isalpha, text)), sum(map(str.isupper, text))
+    raw = text.encode()
+    return (len(raw) - len(raw.translate(None, ASCII_LETTERS)),
+            len(raw) - len(raw.translate(None, ASCII_CAPITALS)))
 
 
 def lead_of(text: str) -> str:
@@ -396,7 +411,6 @@ class BlockFeaturizer:
 
     def encode(self, doc: Document) -> Encoded:
         """Return (row starts, column indices) of the document's blocks, one row per block."""
-        vocab = self.vocabulary_
         texts = [b.text for b in doc.blocks]
         n = len(texts)
         reach = offsets(self.window)
@@ -408,7 +422,7 @@ class BlockFeaturizer:
             for offset in reach:
                 if 0 <= i + offset < n:
                     columns.extend(self.cached_columns(offset, texts[i + offset]))
-            columns.extend({c for c in map(vocab.get, place) if c is not None})
+            columns.extend(self.known_columns(place))
         return np.asarray(starts, dtype=np.int64), np.asarray(columns, dtype=np.int64)
 
     def cached_columns(self, offset: int, text: str) -> list[int]:
@@ -419,13 +433,21 @@ class BlockFeaturizer:
         found = cache.get((offset, text))
         if found is None:
             feats = own_features(text) if offset == 0 else neighbour_features(offset, text)
-            vocab = self.vocabulary_
-            found = list({c for c in map(vocab.get, feats) if c is not None})
+            found = self.known_columns(feats)
             if len(text) <= CACHED_BLOCK_MAX_CHARS:
                 if len(cache) >= COLUMNS_CACHE_ENTRIES:
                     cache.clear()  # cheaper than LRU bookkeeping; refills within a few documents
                 cache[offset, text] = found
         return found
+
+    def known_columns(self, feats: list[str]) -> list[int]:
+        """Return the distinct vocabulary columns of `feats` (features are binary).
+
+        set(map(dict.get)) then discarding None does in C what a filtering set comprehension
+        did in Python (a sixth of the cleaning time, 2026-11-28 profile)."""
+        known = set(map(self.vocabulary_.get, feats))
+        known.discard(None)  # a feature not in the vocabulary
+        return list(known)  # type: ignore[arg-type]  # None is gone
 
     def transform(self, docs: Iterable[Document]) -> csr_matrix:
         """Return the binary block-by-feature matrix of all blocks of `docs`, in order."""
