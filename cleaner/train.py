@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from cleaner.blocks import KEPT_LABELS, Label
+from cleaner.blocks import KEPT_LABELS, Document, Label
 from cleaner.evaluate import Report, predicted_labels, score
 from cleaner.features import span_columns
 from cleaner.fixtures import Labeled
@@ -42,11 +42,18 @@ BISECT_STEPS = 4
 # whatever string-matches the benchmark's body, which includes "Buy Now" widgets, image credits
 # and copyright lines; its worst "content" blocks would set the threshold for everything.
 HAND_LABELED = ("fixture", "fakenewsnet")
+# Cleaning runs again on what it kept (see clean.clean_document), so the model must keep a
+# story's own list items and subheadings once the noise around them is gone: each
+# hand-labeled document is also trained on as a perfect cleaning leaves it ("cleaned", its
+# kept blocks only, same site, so never on both sides of a CV split). Measured 2026-11-28,
+# trained with fixtures/held-back's first batch, on the 36 never-seen articles now in
+# fixtures/held-back: content kept 0.9968 both ways, noise removed 0.678 without the copies,
+# 0.685 at weight 0.5; fixtures/eval noise 0.746 -> 0.792, fundus 0.201 -> 0.278.
 # html-gold-blocks labels come from string matching (see HAND_LABELED), so its blocks count for
 # less than hand-labeled ones. Grouped CV, stage 1, feature version 7 (2026-11-28): noise removed
 # at 99.5 % content kept on hand-labeled unseen sites 0.658 at weight 1.0, 0.679 at 0.3; fundus
 # (never trained on) 0.541 and 0.540 at that threshold.
-ORIGIN_WEIGHTS = {"scrapinghub-aeb": 0.3}
+ORIGIN_WEIGHTS = {"scrapinghub-aeb": 0.3, "cleaned": 0.5}
 OUTER_FOLDS = 5
 INNER_FOLDS = 3
 TRAINING_JOBS = max(1, min(OUTER_FOLDS, os.cpu_count() or 1))
@@ -188,6 +195,8 @@ def gather_training_data(fixture_roots: list[Path], corpus_labels: Path | None,
         items += read_gold_blocks("scrapinghub-aeb", corpus)
         inventory["html_gold_blocks"] = {"source": "scrapinghub-aeb",
                                          "sha256": sha256_of(corpus / GOLD_BLOCKS)}
+    items += [cleaned_copy(item) for item in items
+              if item.origin in HAND_LABELED and KEPT_LABELS.intersection(item.labels)]
     counts: dict[str, int] = {}
     for item in items:
         counts[item.origin] = counts.get(item.origin, 0) + 1
@@ -195,6 +204,15 @@ def gather_training_data(fixture_roots: list[Path], corpus_labels: Path | None,
     inventory["blocks"] = sum(len(item.labels) for item in items)
     inventory["sites"] = len({item.site for item in items})
     return items, inventory
+
+
+def cleaned_copy(item: Labeled) -> Labeled:
+    """Return the document as a perfect cleaning leaves it: its kept blocks only."""
+    kept = [(block, label) for block, label in zip(item.doc.blocks, item.labels, strict=True)
+            if label in KEPT_LABELS]
+    blocks = tuple(dataclasses.replace(block, index=i) for i, (block, _) in enumerate(kept))
+    return Labeled(Document(item.doc.id + "#cleaned", blocks, item.doc.meta),
+                   tuple(label for _, label in kept), site=item.site, origin="cleaned")
 
 
 def cross_validate(items: list[Labeled], estimator: str) -> tuple[float, list[Report]]:

@@ -8,6 +8,7 @@ import pytest
 
 from cleaner.blocks import CleanerError, Label
 from cleaner.fixtures import fixture_paths, read_fixture, read_fixtures
+from cleaner.train import gather_training_data
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -47,12 +48,25 @@ def test_fixture_reads_labels_in_order_and_site_from_folder(tmp_path: Path) -> N
 def test_project_fixtures_are_plentiful_varied_and_split_by_site() -> None:
     train = read_fixtures([ROOT / "fixtures" / "train"])
     held_out = read_fixtures([ROOT / "fixtures" / "eval"])
+    held_back = read_fixtures([ROOT / "fixtures" / "held-back"])
     assert len(train) + len(held_out) >= 80
     assert len({i.site for i in train} | {i.site for i in held_out}) >= 25
     assert not {i.site for i in train} & {i.site for i in held_out}
+    assert not {i.site for i in train} & {i.site for i in held_back}
     assert {label for i in train for label in i.labels} == set(Label)
 
 
 def test_missing_fixture_path_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(CleanerError, match="no such fixture file or directory"):
         fixture_paths([tmp_path / "absent"])
+
+
+def test_training_adds_each_hand_labeled_article_as_perfectly_cleaned(tmp_path: Path) -> None:
+    write(tmp_path, "title\tHeadline\nconsent\tWe use cookies.\nbody\tThe vote was 7 to 2.\n")
+    items, inventory = gather_training_data([tmp_path], None, None)
+    copy = next(item for item in items if item.origin == "cleaned")
+    assert [b.text for b in copy.doc.blocks] == ["Headline", "The vote was 7 to 2."]
+    assert [b.index for b in copy.doc.blocks] == [0, 1]
+    assert copy.labels == (Label.TITLE, Label.BODY)
+    assert copy.site == "site.example"  # same CV group as its original
+    assert inventory["documents"] == {"fixture": 1, "cleaned": 1}
