@@ -58,6 +58,9 @@ SAID = re.compile(r"\b(said|says|added|told|wrote|explained|continued|tweeted|po
 RUN_BINS_BLOCKS = (2, 3, 5, 9)
 ASCII_LETTERS = string.ascii_letters.encode()
 ASCII_CAPITALS = string.ascii_uppercase.encode()
+# Set in the meta of a training document that copies another's blocks (train.cleaned_copy):
+# `fit` counts a feature's documents without such copies.
+COPY_OF = "copy_of"
 TEXT_PREFIXES = ("w:", "t:", "b:", "c:", "e:", "w0:", "w$:")
 
 
@@ -372,6 +375,8 @@ class BlockFeaturizer:
         """Learn the vocabulary: every feature seen in at least `min_df` blocks."""
         counts: Counter[str] = Counter()
         for doc in docs:
+            if COPY_OF in doc.meta:
+                continue  # its blocks are its original's: counting them again would pass them all
             for feats in document_features([b.text for b in doc.blocks], self.window):
                 counts.update(set(feats))
         kept = sorted(f for f, c in counts.items() if c >= self.min_df)

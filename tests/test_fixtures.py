@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from cleaner.blocks import CleanerError, Label
+from cleaner.features import BlockFeaturizer
 from cleaner.fixtures import fixture_paths, read_fixture, read_fixtures
 from cleaner.train import gather_training_data
 
@@ -70,3 +71,10 @@ def test_training_adds_each_hand_labeled_article_as_perfectly_cleaned(tmp_path: 
     assert copy.labels == (Label.TITLE, Label.BODY)
     assert copy.site == "site.example"  # same CV group as its original
     assert inventory["documents"] == {"fixture": 1, "cleaned": 1}
+
+
+def test_cleaned_copies_do_not_let_once_seen_words_into_the_vocabulary(tmp_path: Path) -> None:
+    write(tmp_path, "body\tZebracorns graze at dawn.\nconsent\tWe use cookies.\n")
+    items, _ = gather_training_data([tmp_path], None, None)
+    vocabulary = BlockFeaturizer(min_df=2).fit([item.doc for item in items]).vocabulary_
+    assert "w:zebracorns" not in vocabulary  # one block holds it; its copy does not count
