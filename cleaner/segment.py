@@ -7,11 +7,11 @@ from typing import Any
 
 from cleaner.blocks import Block, Document
 
-# Scrapers end lines with \n, \r\n or a lone \r; other Unicode separators stay inside a line.
 # Characters that take no space on screen: a line made only of these (and spaces) is empty.
 INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff\u00ad"
-# One block: a line's text from its first visible character to its last. A blank line has no
-# visible character, so it yields no block; one regex scan does the split and the trimming.
+# One block: a line's text from its first visible character to its last. Scrapers end lines
+# with \n, \r\n or a lone \r (other Unicode separators stay inside a line), and a blank line
+# has no visible character, so it yields no block: one regex scan splits and trims.
 VISIBLE_LINE = re.compile(rf"[^\s{INVISIBLE}](?:[^\r\n]*[^\s{INVISIBLE}])?")
 
 
