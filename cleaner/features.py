@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import string
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -246,32 +246,65 @@ def cached_summary(text: str) -> Summary:
     return shape_of(text), flags_of(text)
 
 
+NeighbourKey = tuple[str, str, str, str, str, tuple[str, ...]]
+
+
+def neighbour_key(text: str) -> NeighbourKey:
+    """Return the parts of a block's summary that its neighbours read (see neighbour_features).
+
+    Far fewer keys than texts occur, so encoding caches a neighbour's columns by its key."""
+    shape, flags = summary_of(text)
+    return (shape["len"], shape["end"], shape["quote"], shape["titlecase"], shape["first"],
+            tuple(f for f in flags if f in CONTEXT_FLAGS))
+
+
 def neighbour_features(offset: int, text: str) -> list[str]:
     """Return what a block shows to the block `offset` places before or after it."""
-    shape, flags = summary_of(text)
-    feats = [f"{offset}:len={shape['len']}", f"{offset}:end={shape['end']}",
-             f"{offset}:quote={shape['quote']}", f"{offset}:tc={shape['titlecase']}"]
-    feats += [f"{offset}:r:{f}" for f in flags if f in CONTEXT_FLAGS]
+    return features_of_neighbour(offset, neighbour_key(text))
+
+
+def features_of_neighbour(offset: int, key: NeighbourKey) -> list[str]:
+    """Return the features a neighbour with this key shows at `offset`."""
+    length, end, quote, titlecase, first, flags = key
+    feats = [f"{offset}:len={length}", f"{offset}:end={end}", f"{offset}:quote={quote}",
+             f"{offset}:tc={titlecase}"]
+    feats += [f"{offset}:r:{f}" for f in flags]
     if abs(offset) == 1:
-        feats.append(f"{offset}:first={shape['first']}")
+        feats.append(f"{offset}:first={first}")
     return feats
 
 
-def place_features(index: int, texts: Sequence[str], summaries: Sequence[Summary],
-                   repeats: Counter[str], prose_before: Sequence[int], run: int,
-                   window: int) -> list[str]:
+PlaceKey = tuple[int, int, int, int, bool, int, int, int, int | str]
+
+
+def place_key(index: int, texts: Sequence[str], summaries: Sequence[Summary],
+              repeats: Counter[str], prose_before: Sequence[int], run: int,
+              window: int) -> PlaceKey:
+    """Return what the features of a block's place are made from (see `features_of_place`).
+
+    Few distinct keys occur, so encoding caches a place's columns by its key. The distances to
+    the document's ends are clipped to what the features read: the position bins and the
+    edges within `window`."""
+    n = len(texts)
+    reach = max(4, window)
+    return (min(index, reach), min(n - 1 - index, reach), int(10 * index / n),
+            bin_of(n, (3, 8, 15, 30, 60)), repeats[texts[index]] > 1,
+            promo_header_distance(index, summaries), min(prose_before[index], 3),
+            min(prose_before[-1] - prose_before[index + 1], 3),
+            bin_of(run, RUN_BINS_BLOCKS) if run else "prose")
+
+
+def features_of_place(key: PlaceKey, window: int) -> list[str]:
     """Return the features of a block's place in the document: position, the edges of the
     document within reach, a promo header above it, the prose paragraphs around it."""
-    n = len(texts)
-    feats = [f"pos:{min(index, 4)}", f"rpos:{min(n - 1 - index, 4)}",
-             f"frac:{int(10 * index / n)}", f"n:{bin_of(n, (3, 8, 15, 30, 60))}", "bias"]
-    if repeats[texts[index]] > 1:
+    before, after, frac, size, repeated, header, prose_in, prose_out, run = key
+    feats = [f"pos:{min(before, 4)}", f"rpos:{min(after, 4)}", f"frac:{frac}", f"n:{size}", "bias"]
+    if repeated:
         feats.append("repeated")
-    feats += [f"{offset}:none" for offset in offsets(window) if not 0 <= index + offset < n]
-    feats += since_header_features(index, summaries)
-    feats += [f"prose_before:{min(prose_before[index], 3)}",
-              f"prose_after:{min(prose_before[-1] - prose_before[index + 1], 3)}",
-              f"run:{bin_of(run, RUN_BINS_BLOCKS) if run else 'prose'}"]
+    feats += [f"{offset}:none" for offset in offsets(window) if not -before <= offset <= after]
+    if header:
+        feats.append(f"after_promo_header:{header}")
+    feats += [f"prose_before:{prose_in}", f"prose_after:{prose_out}", f"run:{run}"]
     return feats
 
 
@@ -280,16 +313,17 @@ def offsets(window: int) -> list[int]:
     return [o for o in range(-window, window + 1) if o]
 
 
-def since_header_features(index: int, summaries: Sequence[Summary]) -> list[str]:
-    """Return how far back the nearest promo header is, if within a short list's reach."""
+def promo_header_distance(index: int, summaries: Sequence[Summary]) -> int:
+    """Return how far back the nearest promo header is, if within a short list's reach (0:
+    none is)."""
     for distance in range(1, 7):
         j = index - distance
         if j < 0:
             break
         shape, flags = summaries[j]
         if "dont_miss_header" in flags or ("promo_prefix" in flags and shape["len"] in "01"):
-            return [f"after_promo_header:{distance}"]
-    return []
+            return distance
+    return 0
 
 
 def document_features(texts: Sequence[str], window: int) -> list[list[str]]:
@@ -308,7 +342,12 @@ def document_features(texts: Sequence[str], window: int) -> list[list[str]]:
 
 
 def document_place_features(texts: Sequence[str], window: int) -> list[list[str]]:
-    """Return `place_features` of every block of one document."""
+    """Return the place features of every block of one document."""
+    return [features_of_place(key, window) for key in document_place_keys(texts, window)]
+
+
+def document_place_keys(texts: Sequence[str], window: int) -> list[PlaceKey]:
+    """Return the `place_key` of every block of one document."""
     summaries = [summary_of(text) for text in texts]
     repeats = Counter(texts)
     # Blocks outside the run of prose paragraphs (before the first, after the last) are where
@@ -318,7 +357,7 @@ def document_place_features(texts: Sequence[str], window: int) -> list[list[str]
     for flag in prose:
         prose_before.append(prose_before[-1] + flag)
     runs = non_prose_runs(prose)
-    return [place_features(i, texts, summaries, repeats, prose_before, runs[i], window)
+    return [place_key(i, texts, summaries, repeats, prose_before, runs[i], window)
             for i in range(len(texts))]
 
 
@@ -381,7 +420,8 @@ class BlockFeaturizer:
                 counts.update(set(feats))
         kept = sorted(f for f, c in counts.items() if c >= self.min_df)
         self.vocabulary_ = {f: i for i, f in enumerate(kept)}
-        self.__dict__.pop("_columns_cache", None)  # its columns belong to the previous vocabulary
+        for cache in ("_columns_cache", "_keyed_cache"):  # their columns belong to the old vocabulary
+            self.__dict__.pop(cache, None)
         # Shape, rule and context features are few among many n-grams; a larger value lets them
         # carry weight under the same regularisation (3.0 chosen by grouped CV, fixtures+corpus).
         self.scale_ = np.array([1.0 if f.startswith(TEXT_PREFIXES) else self.structure_weight
@@ -397,6 +437,7 @@ class BlockFeaturizer:
         """
         state = dict(self.__dict__)
         state.pop("_columns_cache", None)
+        state.pop("_keyed_cache", None)
         if "vocabulary_" in state:
             # Feature names come from single lines of text, so none contains a newline.
             state["vocabulary_"] = "\n".join(sorted(state["vocabulary_"],
@@ -421,13 +462,13 @@ class BlockFeaturizer:
         reach = offsets(self.window)
         starts: list[int] = []
         columns: list[int] = []
-        for i, place in enumerate(document_place_features(texts, self.window)):
+        for i, place in enumerate(document_place_keys(texts, self.window)):
             starts.append(len(columns))
             columns.extend(self.cached_columns(0, texts[i]))
             for offset in reach:
                 if 0 <= i + offset < n:
                     columns.extend(self.cached_columns(offset, texts[i + offset]))
-            columns.extend(self.known_columns(place))
+            columns.extend(self.place_columns(place))
         return np.asarray(starts, dtype=np.int64), np.asarray(columns, dtype=np.int64)
 
     def cached_columns(self, offset: int, text: str) -> list[int]:
@@ -437,12 +478,30 @@ class BlockFeaturizer:
         cache: dict[tuple[int, str], list[int]] = self.__dict__.setdefault("_columns_cache", {})
         found = cache.get((offset, text))
         if found is None:
-            feats = own_features(text) if offset == 0 else neighbour_features(offset, text)
-            found = self.known_columns(feats)
+            if offset == 0:
+                found = self.known_columns(own_features(text))
+            else:
+                found = self.keyed_columns((offset, neighbour_key(text)),
+                                           lambda key: features_of_neighbour(*key))
             if len(text) <= CACHED_BLOCK_MAX_CHARS:
                 if len(cache) >= COLUMNS_CACHE_ENTRIES:
                     cache.clear()  # cheaper than LRU bookkeeping; refills within a few documents
                 cache[offset, text] = found
+        return found
+
+    def place_columns(self, key: PlaceKey) -> list[int]:
+        """Return the columns of a block's place features, cached by their key."""
+        return self.keyed_columns(key, lambda place: features_of_place(place, self.window))
+
+    def keyed_columns(self, key: Hashable, features: Callable[[Any], list[str]]) -> list[int]:
+        """Return the columns of `features(key)`, cached by key. A neighbour's columns and a
+        place's columns depend on a handful of values, which repeat across all documents."""
+        cache: dict[Hashable, list[int]] = self.__dict__.setdefault("_keyed_cache", {})
+        found = cache.get(key)
+        if found is None:
+            if len(cache) >= COLUMNS_CACHE_ENTRIES:
+                cache.clear()
+            found = cache[key] = self.known_columns(features(key))
         return found
 
     def known_columns(self, feats: list[str]) -> list[int]:
