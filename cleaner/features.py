@@ -32,11 +32,6 @@ HEAD_CHARS = 28
 TAIL_CHARS = 12
 HEAD_WORDS = 24
 TAIL_WORDS = 6
-WORD_COUNT_BINS = (2, 4, 7, 12, 20, 35, 60)
-# A paragraph longer than twice this is read for words at its two ends only (see words_at_ends).
-WORD_SCAN_CHARS = 600
-FOUR_CHARS = re.compile(r"(?=(.{4}))", re.S)
-THREE_CHARS = re.compile(r"(?=(.{3}))", re.S)
 # Noise markers sit at a block's ends; searching only there bounds the cost of long paragraphs.
 RULE_HEAD_CHARS = 160
 RULE_TAIL_CHARS = 80
@@ -203,37 +198,21 @@ def normalized(text: str) -> str:
 def own_features(text: str) -> list[str]:
     """Return the feature names read from one block's own text."""
     norm = normalized(text).lower()
-    head, tail, count = words_at_ends(norm)
-    feats = [*map("w:".__add__, head), *map("t:".__add__, tail)]
+    words = WORD.findall(norm)
+    head = words[:HEAD_WORDS]
+    tail = words[-TAIL_WORDS:] if len(words) > HEAD_WORDS else []
+    feats = ["w:" + w for w in head] + ["t:" + w for w in tail]
     feats += ["b:" + a + " " + b for a, b in zip(head[:8], head[1:8], strict=False)]
-    if head:
-        feats += ["w0:" + head[0], "w$:" + (tail or head)[-1]]
-    # The overlapping character n-grams, cut by the regex engine: slicing them one by one in
-    # Python cost a tenth of featurizing a block.
-    feats += map("c:".__add__, FOUR_CHARS.findall("^" + norm[:HEAD_CHARS]))
-    feats += map("e:".__add__, THREE_CHARS.findall(norm[-TAIL_CHARS:] + "$"))
-    feats.append("nwords:" + str(bin_of(count, WORD_COUNT_BINS)))
+    if words:
+        feats += ["w0:" + words[0], "w$:" + words[-1]]
+    lead = "^" + norm[:HEAD_CHARS]
+    feats += ["c:" + lead[i:i + 4] for i in range(len(lead) - 3)]
+    end = norm[-TAIL_CHARS:] + "$"
+    feats += ["e:" + end[i:i + 3] for i in range(len(end) - 2)]
+    feats += ["nwords:" + str(bin_of(len(words), (2, 4, 7, 12, 20, 35, 60)))]
     shape, flags = summary_of(text)
     feats += [f"s:{k}={v}" for k, v in shape.items()] + ["r:" + f for f in flags]
     return feats
-
-
-def words_at_ends(norm: str) -> tuple[list[str], list[str], int]:
-    """Return a block's first HEAD_WORDS words, its last TAIL_WORDS words (none unless it has
-    more than HEAD_WORDS), and its word count, exact up to the last of WORD_COUNT_BINS.
-
-    A long paragraph is read at its two ends only. A cut can split only the word it falls in,
-    the last word of the head scan or the first of the tail scan, and the words read past the
-    cut are the paragraph's own; so when both scans hold more words than are used, the result
-    equals that of reading every word.
-    """
-    if len(norm) > 2 * WORD_SCAN_CHARS:
-        first = WORD.findall(norm[:WORD_SCAN_CHARS])
-        last = WORD.findall(norm[-WORD_SCAN_CHARS // 4:])
-        if len(first) > WORD_COUNT_BINS[-1] and len(last) > TAIL_WORDS:
-            return first[:HEAD_WORDS], last[-TAIL_WORDS:], len(first)
-    words = WORD.findall(norm)
-    return words[:HEAD_WORDS], words[-TAIL_WORDS:] if len(words) > HEAD_WORDS else [], len(words)
 
 
 def span_columns(texts: Sequence[str]) -> np.ndarray:

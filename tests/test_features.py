@@ -15,14 +15,9 @@ from cleaner.features import (
     CACHED_BLOCK_MAX_CHARS,
     RULE_HEAD_CHARS,
     RULE_TAIL_CHARS,
-    HEAD_WORDS,
-    TAIL_WORDS,
-    WORD,
-    WORD_SCAN_CHARS,
     BlockFeaturizer,
     document_features,
     flags_of,
-    words_at_ends,
 )
 from cleaner.fixtures import read_fixtures
 from cleaner.rules import CASED_PATTERNS, CASED_RULES, PATTERNS, RULES
@@ -114,37 +109,3 @@ def test_long_blocks_are_encoded_alike_but_never_cached() -> None:
     cached = featurizer.__dict__.get("_columns_cache", {})
     assert len(cached) == 2 * 3  # each short block: its own columns, and as seen at 2 offsets
     assert max(len(text) for _, text in cached) <= CACHED_BLOCK_MAX_CHARS
-
-
-def all_words_at_ends(norm: str) -> tuple[list[str], list[str], int]:
-    """Return what `words_at_ends` gives, from reading every word (its count capped as there)."""
-    words = WORD.findall(norm)
-    return words[:HEAD_WORDS], words[-TAIL_WORDS:] if len(words) > HEAD_WORDS else [], len(words)
-
-
-# Words cut by a scan boundary: apostrophes inside words, digits, underscores, CJK, no spaces;
-# long pieces make scans that hold few words, where the count and the tail run short.
-WORD_PIECES = ["don't", "it's", "o'neill", "x", "1,000", "snake_case", "—", " ", "'", "’s",
-               "東京都", "naïve", "a-b", "...", "word", "w" * 40, "—" * 45, "'" * 30]
-
-
-@settings(max_examples=300, deadline=None)
-@given(st.lists(st.sampled_from(WORD_PIECES) | st.text("ab' —_1", max_size=70), min_size=1,
-                max_size=40),
-       st.integers(min_value=0, max_value=40), st.integers(min_value=1300, max_value=4000))
-def test_long_paragraphs_read_at_their_ends_give_every_word_features(pieces: list[str],
-                                                                    shift: int,
-                                                                    length: int) -> None:
-    piece = " ".join(pieces) + " "
-    norm = ("z" * shift + piece * (length // len(piece) + 1))[:length]  # long: read at its ends
-    found = words_at_ends(norm)
-    expected = all_words_at_ends(norm)
-    assert found[:2] == expected[:2]
-    assert found[2] == expected[2] or min(found[2], expected[2]) > 60  # same count bin
-
-
-def test_long_paragraph_reads_only_its_ends() -> None:
-    norm = "word " * (3 * WORD_SCAN_CHARS)
-    head, tail, count = words_at_ends(norm)
-    assert (head, tail) == (["word"] * HEAD_WORDS, ["word"] * TAIL_WORDS)
-    assert 60 < count < 3 * WORD_SCAN_CHARS  # counted in the head scan, not in the whole text
