@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 SHARED ?= ../shared
 SEED := $(wildcard $(SHARED)/seed/express-ricketts.txt)
 MODEL := models/cleaner.joblib
-FIXTURES := $(shell find fixtures/train fixtures/corpus -type f 2>/dev/null)
+FIXTURES := $(shell find fixtures/train fixtures/corpus/fakenewsnet -type f 2>/dev/null)
 
 .PHONY: help install demo test model eval bench bench-html bench-dask check-corpus fuzz kill-test etl lint clean-out
 

@@ -173,6 +173,7 @@ def evaluate(
     fixture_paths: Annotated[list[Path] | None, typer.Argument(help="Held-out fixture files or directories.")] = None,
     model_path: ModelOption = DEFAULT_MODEL_PATH,
     corpus: Annotated[Path, typer.Option(envvar="CLEANER_CORPUS", help="Shared corpus: fundus pages are scored when present.")] = DEFAULT_CORPUS,
+    corpus_labels: Annotated[Path, typer.Option(help="Labels of held-out corpus articles (*.jsonl), scored when the corpus is present.")] = Path("fixtures/corpus/fakenewsnet-eval"),
     as_json: Annotated[bool, typer.Option("--json", help="Print the reports as JSON.")] = False,
     baselines: Annotated[bool, typer.Option(help="Also score keep-everything and C4 line rules.")] = True,
     check: Annotated[bool, typer.Option(help="Exit 1 when a score is below its floor.")] = False,
@@ -196,7 +197,7 @@ def evaluate(
 
     model = load_or_exit(model_path)
     try:
-        sets = evaluation_sets(fixture_paths or [Path("fixtures/eval")], corpus)
+        sets = evaluation_sets(fixture_paths or [Path("fixtures/eval")], corpus, corpus_labels)
     except CleanerError as error:
         fail(error)
         raise typer.Exit(1) from None

@@ -39,11 +39,15 @@ def test_cross_validation_keeps_content_at_the_tuned_target() -> None:
 
 def test_held_out_scores_are_above_the_pinned_floors(shared_corpus: Path) -> None:
     result = CliRunner().invoke(app, ["evaluate", str(ROOT / "fixtures" / "eval"), "--check",
-                                      "--corpus", str(shared_corpus), "--floors",
-                                      str(ROOT / "fixtures" / "eval" / "floors.json"), "--json"])
+                                      "--corpus", str(shared_corpus), "--corpus-labels",
+                                      str(ROOT / "fixtures" / "corpus" / "fakenewsnet-eval"),
+                                      "--floors", str(ROOT / "fixtures" / "eval" / "floors.json"),
+                                      "--json"])
     assert result.exit_code == 0, result.stderr
     reports = {r["name"]: r for r in json.loads(result.stdout)}
     assert reports["fundus"]["content_kept"] >= 0.99
     assert reports["fixtures-eval"]["content_kept"] >= 0.99
+    assert reports["corpus-eval"]["documents"] >= 150
+    assert reports["corpus-eval"]["content_kept"] >= 0.99
     assert reports["fundus"]["noise_removed"] > reports["fundus [keep-all baseline]"][
         "noise_removed"]

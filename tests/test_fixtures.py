@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -55,6 +56,19 @@ def test_project_fixtures_are_plentiful_varied_and_split_by_site() -> None:
     assert not {i.site for i in train} & {i.site for i in held_out}
     assert not {i.site for i in train} & {i.site for i in held_back}
     assert {label for i in train for label in i.labels} == set(Label)
+
+
+def label_file_sites(folder: Path) -> set[str]:
+    """Return the sites of the corpus articles labeled in a folder of *.jsonl label files."""
+    return {json.loads(line)["site"] for path in folder.glob("*.jsonl")
+            for line in path.read_text(encoding="utf-8").splitlines()}
+
+
+def test_held_out_corpus_labels_share_no_site_with_training() -> None:
+    trained = label_file_sites(ROOT / "fixtures" / "corpus" / "fakenewsnet")
+    held_out = label_file_sites(ROOT / "fixtures" / "corpus" / "fakenewsnet-eval")
+    assert len(held_out) >= 150
+    assert not trained & held_out
 
 
 def test_missing_fixture_path_is_an_error(tmp_path: Path) -> None:
