@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from cleaner.blocks import CleanerError, Document, Label
-from cleaner.rules import PATTERNS
+from cleaner.rules import whole_patterns
 from cleaner.segment import segment_text
 
 SHARED_CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus"
@@ -127,7 +127,7 @@ def read_gold_blocks(source: str, corpus: Path = SHARED_CORPUS) -> list[Labeled]
 def guess_noise_kind(text: str) -> Label:
     """Return a weak noise label for a block known only to be noise."""
     for flag, label in WEAK_KINDS:
-        if PATTERNS[flag].search(text.lower()):
+        if whole_patterns()[flag].search(text.lower()):
             return label
     return Label.OTHER
 

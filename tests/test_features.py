@@ -20,7 +20,7 @@ from cleaner.features import (
     flags_of,
 )
 from cleaner.fixtures import read_fixtures
-from cleaner.rules import CASED_PATTERNS, CASED_RULES, PATTERNS, RULES
+from cleaner.rules import CASED_RULES, RULES, whole_patterns
 from cleaner.segment import segment_text
 
 from .conftest import ROOT, SHARED
@@ -38,8 +38,9 @@ def plain_flags(text: str) -> list[str]:
     """Return the flags by searching every rule's whole pattern, with no hints."""
     if len(text) > RULE_HEAD_CHARS + RULE_TAIL_CHARS:
         text = text[:RULE_HEAD_CHARS] + " … " + text[-RULE_TAIL_CHARS:]
-    return ([name for name, pattern in PATTERNS.items() if pattern.search(text.lower())]
-            + [name for name, pattern in CASED_PATTERNS.items() if pattern.search(text)])
+    return ([name for name, pattern in whole_patterns().items() if pattern.search(text.lower())]
+            + [name for name, pattern in whole_patterns(cased=True).items()
+               if pattern.search(text)])
 
 
 def fixture_blocks() -> list[str]:
