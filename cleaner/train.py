@@ -146,11 +146,9 @@ def tune_for_cleaning(items: list[Labeled], models: list[LinearBlockModel],
     in CV but only 99.22 % of the fixtures' (model of 2026-11-28), and 99.30 % once 480 corpus
     articles were labeled (2026-12-02): the kind of line that genres outside training lose.
     """
-    gold, origins = content_and_origins(items)
-
     def keeps_enough(candidate: float) -> bool:
-        return min(content_kept_by_origin(items, models, candidate, gold, origins).values()) >= \
-            content_recall
+        kept = content_kept_by_origin(items, cleaned_labels(items, models, candidate))
+        return min(kept.values()) >= content_recall
 
     failing = None
     while threshold > MIN_KEEP_THRESHOLD and not keeps_enough(threshold):
@@ -165,18 +163,11 @@ def tune_for_cleaning(items: list[Labeled], models: list[LinearBlockModel],
     return threshold
 
 
-def content_and_origins(items: list[Labeled]) -> tuple[np.ndarray, np.ndarray]:
-    """Return per block of `items`: is it content, and the origin of its document."""
+def content_kept_by_origin(items: list[Labeled], predicted: list[list[Label]]) -> dict[str, float]:
+    """Return, per origin, the share of its content blocks that the predicted labels keep."""
     gold = np.concatenate([[label in KEPT_LABELS for label in item.labels] for item in items])
-    return gold, np.concatenate([[item.origin] * len(item.labels) for item in items])
-
-
-def content_kept_by_origin(items: list[Labeled], models: list[LinearBlockModel],
-                           threshold: float, gold: np.ndarray,
-                           origins: np.ndarray) -> dict[str, float]:
-    """Return, per origin, the share of its content blocks that cleaning keeps at `threshold`."""
-    labels = cleaned_labels(items, models, threshold)
-    kept = np.concatenate([[label in KEPT_LABELS for label in doc] for doc in labels])
+    kept = np.concatenate([[label in KEPT_LABELS for label in labels] for labels in predicted])
+    origins = np.concatenate([[item.origin] * len(item.labels) for item in items])
     return {str(origin): float(kept[gold & (origins == origin)].mean())
             for origin in np.unique(origins[gold])}
 
@@ -256,8 +247,8 @@ def cross_validate(items: list[Labeled], estimator: str) -> tuple[float, list[Re
     reports = [score(f"{estimator}: grouped cross-validation, {name}",
                      [items[i].labels for i in rows], [labels[i] for i in rows])
                for name, rows in (("hand-labeled", hand), ("everything", range(len(items))))]
-    by_origin = {f"content kept, {origin}": kept for origin, kept in content_kept_by_origin(
-        hand_items, hand_models, threshold, *content_and_origins(hand_items)).items()}
+    by_origin = {f"content kept, {origin}": kept for origin, kept
+                 in content_kept_by_origin(hand_items, [labels[i] for i in hand]).items()}
     return threshold, [dataclasses.replace(reports[0], extra=by_origin), reports[1]]
 
 

@@ -10,7 +10,7 @@ from cleaner.blocks import Document, Label
 from cleaner.fixtures import Labeled
 from cleaner.model import LABELS
 from cleaner.segment import segment_text
-from cleaner.train import content_and_origins, content_kept_by_origin, tune_for_cleaning
+from cleaner.train import cleaned_labels, content_kept_by_origin, tune_for_cleaning
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,6 @@ def test_threshold_keeps_the_target_of_each_origin_not_only_of_all_content_poole
     model = KeptMassModel(keep_threshold=0.5, mass_by_text={"Team news": 0.05})
     models = [model] * len(items)
     threshold = tune_for_cleaning(items, models, 0.5)
-    kept = content_kept_by_origin(items, models, threshold, *content_and_origins(items))
+    kept = content_kept_by_origin(items, cleaned_labels(items, models, threshold))
     assert threshold <= 0.05
     assert kept == {"fakenewsnet": 1.0, "fixture": 1.0}
