@@ -495,7 +495,9 @@ class BlockFeaturizer:
 
     def keyed_columns(self, key: Hashable, features: Callable[[Any], list[str]]) -> list[int]:
         """Return the columns of `features(key)`, cached by key. A neighbour's columns and a
-        place's columns depend on a handful of values, which repeat across all documents."""
+        place's columns depend on a handful of values, which repeat across all documents.
+        Both share one cache: a neighbour's key is a pair (offset, NeighbourKey) and a place's
+        a 9-tuple, so the two never collide."""
         cache: dict[Hashable, list[int]] = self.__dict__.setdefault("_keyed_cache", {})
         found = cache.get(key)
         if found is None:
