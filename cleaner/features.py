@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import re
 import string
+from bisect import bisect_left
 from collections import Counter
 from collections.abc import Callable, Hashable, Iterable, Sequence
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from cleaner.rules import CASED_RULES, CLOSE_QUOTES, OPEN_QUOTES, RULES, Branch
 from cleaner.segment import INVISIBLE
+
+try:  # compiled from cleaner/_own.c at install when a C compiler is there; optional
+    from cleaner import _own as compiled_own
+except ImportError:  # pragma: no cover - exercised on machines without a compiler
+    compiled_own = None  # type: ignore[assignment]
 
 if TYPE_CHECKING:
     from scipy.sparse import csr_matrix
@@ -32,6 +37,7 @@ HEAD_CHARS = 28
 TAIL_CHARS = 12
 HEAD_WORDS = 24
 TAIL_WORDS = 6
+PAIR_WORDS = 8  # word pairs are read among the first words only
 # Noise markers sit at a block's ends; searching only there bounds the cost of long paragraphs.
 RULE_HEAD_CHARS = 160
 RULE_TAIL_CHARS = 80
@@ -61,6 +67,8 @@ ASCII_CAPITALS = string.ascii_uppercase.encode()
 # Set in the meta of a training document that copies another's blocks (train.cleaned_copy):
 # `fit` counts a feature's documents without such copies.
 COPY_OF = "copy_of"
+# What a featurizer derives from its vocabulary while encoding: never pickled, dropped by fit.
+CACHES = ("_columns_cache", "_keyed_cache", "_own_columns")
 TEXT_PREFIXES = ("w:", "t:", "b:", "c:", "e:", "w0:", "w$:")
 
 
@@ -137,47 +145,64 @@ def char_class(char: str) -> str:
     return char if char in ".,:;!?)]-|>…" else "o"
 
 
-Checks = list[tuple[str, list[tuple[tuple[str, ...], re.Pattern[str]]]]]
+class RuleChecks:
+    """The rules of one case (RULES or CASED_RULES), each branch with its hints as bits.
+
+    A block's hints are found in one pass (compiled: cleaner/_own.c) as a bit set; a branch
+    none of whose hints is present cannot match, so its regex is not run. Most lines are prose
+    and hold few hints: looking for each of about 100 hints with `in` cost most of the rules' time.
+    """
+
+    def __init__(self, rules: dict[str, list[Branch]]) -> None:
+        self.hints = sorted({hint for branches in rules.values() for _, hints in branches
+                             for hint in hints})
+        bit = {hint: 1 << i for i, hint in enumerate(self.hints)}
+        self.checks = [(name, [(sum(bit[hint] for hint in set(hints)), re.compile(regex))
+                               for regex, hints in branches])
+                       for name, branches in rules.items()]
+        self.table = hint_table(self.hints)
+
+    def present(self, text: str) -> int:
+        """Return the bit set of the hints that occur in `text`."""
+        if self.table is not None:
+            found: int = compiled_own.hints_in(self.table, text)
+            return found
+        return sum(1 << i for i, hint in enumerate(self.hints) if hint in text)
+
+    def matching(self, text: str) -> list[str]:
+        """Return the names of the rules with a branch matching `text`."""
+        present = self.present(text)
+        names = []
+        for name, branches in self.checks:
+            for mask, regex in branches:
+                if mask and not present & mask:
+                    continue
+                if regex.search(text):
+                    names.append(name)
+                    break
+        return names
 
 
-def compiled(rules: dict[str, list[Branch]]) -> Checks:
-    """Return each rule's name with its branches as (hints, compiled regex)."""
-    return [(name, [(hints, re.compile(regex)) for regex, hints in branches])
-            for name, branches in rules.items()]
+def hint_table(hints: list[str]) -> bytes | None:
+    """Return the compiled hint lookup of `hints`, or None without the compiled module."""
+    if compiled_own is None:
+        return None
+    try:
+        table: bytes = compiled_own.hint_table(hints)
+    except ValueError:  # more than it holds, or not ASCII: the Python path reads them all
+        return None
+    return table
 
 
-LOWER_CHECKS = compiled(RULES)
-CASED_CHECKS = compiled(CASED_RULES)
+LOWER_CHECKS = RuleChecks(RULES)
+CASED_CHECKS = RuleChecks(CASED_RULES)
 
 
 def flags_of(text: str) -> list[str]:
     """Return the names of the rules matching near a block's start or end."""
     if len(text) > RULE_HEAD_CHARS + RULE_TAIL_CHARS:
         text = text[:RULE_HEAD_CHARS] + " … " + text[-RULE_TAIL_CHARS:]
-    return matching(LOWER_CHECKS, text.lower()) + matching(CASED_CHECKS, text)
-
-
-def matching(checks: Checks, text: str) -> list[str]:
-    """Return the names of the rules with a branch matching `text`; a branch whose hints are
-    all absent cannot match, so its regex is not run."""
-    names = []
-    for name, branches in checks:
-        for hints, regex in branches:
-            if hints and not has_any(text, hints):
-                continue
-            if regex.search(text):
-                names.append(name)
-                break
-    return names
-
-
-def has_any(text: str, hints: tuple[str, ...]) -> bool:
-    """Return True when `text` contains one of `hints` (a plain loop: any() over a generator
-    costs twice as much here, and this runs about 20 times per block)."""
-    for hint in hints:
-        if hint in text:
-            return True
-    return False
+    return LOWER_CHECKS.matching(text.lower()) + CASED_CHECKS.matching(text)
 
 
 def normalized(text: str) -> str:
@@ -202,17 +227,121 @@ def own_features(text: str) -> list[str]:
     head = words[:HEAD_WORDS]
     tail = words[-TAIL_WORDS:] if len(words) > HEAD_WORDS else []
     feats = ["w:" + w for w in head] + ["t:" + w for w in tail]
-    feats += ["b:" + a + " " + b for a, b in zip(head[:8], head[1:8], strict=False)]
+    feats += ["b:" + a + " " + b for a, b in zip(head[:PAIR_WORDS], head[1:PAIR_WORDS], strict=False)]
     if words:
         feats += ["w0:" + words[0], "w$:" + words[-1]]
     lead = "^" + norm[:HEAD_CHARS]
     feats += ["c:" + lead[i:i + 4] for i in range(len(lead) - 3)]
     end = norm[-TAIL_CHARS:] + "$"
     feats += ["e:" + end[i:i + 3] for i in range(len(end) - 2)]
-    feats += ["nwords:" + str(bin_of(len(words), (2, 4, 7, 12, 20, 35, 60)))]
+    feats += ["nwords:" + str(bin_of(len(words), NWORDS_BINS))]
     shape, flags = summary_of(text)
     feats += [f"s:{k}={v}" for k, v in shape.items()] + ["r:" + f for f in flags]
     return feats
+
+
+NWORDS_BINS = (2, 4, 7, 12, 20, 35, 60)
+# The prefixes of own_features' names, longest first where one begins another.
+OWN_PREFIXES = ("nwords:", "w0:", "w$:", "w:", "t:", "b:", "c:", "e:", "s:", "r:")
+LEAD_GRAMS = [slice(i, i + 4) for i in range(HEAD_CHARS + 1 - 3)]
+END_GRAMS = [slice(i, i + 3) for i in range(TAIL_CHARS + 1 - 2)]
+
+
+# The feature kinds the compiled lookup (cleaner/_own.c) finds itself, in its order.
+COMPILED_KINDS = ("w:", "t:", "b:", "w0:", "w$:", "c:", "e:", "nwords:")
+
+
+class OwnColumns:
+    """Finds the vocabulary columns of `own_features(text)` without building those names.
+
+    Building about 75 names a block ("w:" + word, "c:" + four characters, ...) and hashing each
+    new string to look it up was half of the cleaning time. Here the vocabulary is split by
+    prefix, so a block's words and character slices are looked up as they are: by the compiled
+    lookup (cleaner/_own.c) when it is built, else by one dictionary per prefix. A shape
+    feature is found by its (key, value). `tests/test_features.py` checks that the columns are
+    exactly those of own_features.
+    """
+
+    def __init__(self, vocabulary: dict[str, int]) -> None:
+        # fit numbers the features in sorted order, so each prefix's names form one run of
+        # columns, found by bisection: going through all 66,000 names cost 70 ms of each start.
+        names = list(vocabulary)
+        runs = {prefix: prefix_run(names, prefix) for prefix in OWN_PREFIXES}
+        if any(vocabulary[names[lo]] != lo for lo, hi in runs.values() if hi > lo):
+            raise ValueError("the vocabulary's columns are not in the order of its names")
+        shapes = {tuple(name[2:].split("=", 1)): column
+                  for column, name in enumerate(names[slice(*runs["s:"])], runs["s:"][0])}
+        self.shape = shapes.get
+        self.flag = {name[2:]: column for column, name
+                     in enumerate(names[slice(*runs["r:"])], runs["r:"][0])}.get
+        self.table = compiled_table(names, runs)
+        self.names, self.runs = names, runs
+        self.tables: dict[str, dict[str, int]] | None = None  # built if the Python path runs
+
+    def python_tables(self) -> dict[str, dict[str, int]]:
+        """Return one dictionary per prefix, from the text after the prefix to the column."""
+        if self.tables is None:
+            self.tables = {prefix: {name[len(prefix):]: column for column, name
+                                    in enumerate(self.names[lo:hi], lo)}
+                           for prefix, (lo, hi) in self.runs.items()}
+        return self.tables
+
+    def of(self, text: str) -> list[int]:
+        """Return the distinct columns of the block's own features (see own_features)."""
+        if self.table is None:
+            return self.of_in_python(text)
+        found = compiled_own.columns(self.table, normalized(text).lower())
+        shape, flags = summary_of(text)
+        known = set(map(self.shape, shape.items()))
+        known.update(map(self.flag, flags))
+        known.discard(None)
+        return found + list(known)  # type: ignore[arg-type]  # None is gone
+
+    def of_in_python(self, text: str) -> list[int]:
+        """Return `of(text)` without the compiled lookup."""
+        tables = self.python_tables()
+        norm = normalized(text).lower()
+        words = WORD.findall(norm)
+        head = words[:HEAD_WORDS]
+        found: set[int | None] = set(map(tables["w:"].get, head))
+        if len(words) > HEAD_WORDS:
+            found.update(map(tables["t:"].get, words[-TAIL_WORDS:]))
+        pairs = zip(head[:PAIR_WORDS], head[1:PAIR_WORDS], strict=False)
+        found.update(map(tables["b:"].get, map(" ".join, pairs)))
+        if words:
+            found.add(tables["w0:"].get(words[0]))
+            found.add(tables["w$:"].get(words[-1]))
+        lead = "^" + norm[:HEAD_CHARS]
+        found.update(map(tables["c:"].get, map(lead.__getitem__, LEAD_GRAMS[:len(lead) - 3])))
+        end = norm[-TAIL_CHARS:] + "$"
+        found.update(map(tables["e:"].get, map(end.__getitem__, END_GRAMS[:len(end) - 2])))
+        found.add(tables["nwords:"].get(str(bin_of(len(words), NWORDS_BINS))))
+        shape, flags = summary_of(text)
+        found.update(map(self.shape, shape.items()))
+        found.update(map(self.flag, flags))
+        found.discard(None)  # a feature not in the vocabulary
+        return list(found)  # type: ignore[arg-type]  # None is gone
+
+
+def prefix_run(names: list[str], prefix: str) -> tuple[int, int]:
+    """Return the slice of the sorted `names` that start with `prefix`."""
+    after = prefix[:-1] + chr(ord(prefix[-1]) + 1)  # the first string past every such name
+    return bisect_left(names, prefix), bisect_left(names, after)
+
+
+def compiled_table(names: list[str], runs: dict[str, tuple[int, int]]) -> bytes | None:
+    """Return the compiled lookup's table of these features, or None without the compiled
+    module (a machine without a C compiler at install) or if two features share a hash."""
+    if compiled_own is None:
+        return None
+    ranges = [(kind, names[slice(*runs[prefix])], len(prefix), runs[prefix][0])
+              for kind, prefix in enumerate(COMPILED_KINDS)]
+    try:
+        table: bytes = compiled_own.table(ranges, HEAD_WORDS, TAIL_WORDS, PAIR_WORDS, HEAD_CHARS,
+                                          TAIL_CHARS, NWORDS_BINS)
+    except ValueError:
+        return None
+    return table
 
 
 def span_columns(texts: Sequence[str]) -> np.ndarray:
@@ -229,21 +358,22 @@ def span_columns(texts: Sequence[str]) -> np.ndarray:
 Summary = tuple[dict[str, str], list[str]]
 
 
+# Summaries by text, short blocks only: cleaning reads every block again on each pass, and
+# sites repeat their boilerplate lines across articles.
+SUMMARIES: dict[str, Summary] = {}
+
+
 def summary_of(text: str) -> Summary:
-    """Return a block's shape and rule flags, which its neighbours read too.
-
-    Cached by text (short blocks only): cleaning reads every block again on each pass, and
-    sites repeat their boilerplate lines across articles. Callers must not modify the result.
-    """
-    if len(text) > CACHED_BLOCK_MAX_CHARS:
-        return shape_of(text), flags_of(text)
-    return cached_summary(text)
-
-
-@lru_cache(maxsize=SUMMARY_CACHE_BLOCKS)
-def cached_summary(text: str) -> Summary:
-    """Return `summary_of(text)`, remembered."""
-    return shape_of(text), flags_of(text)
+    """Return a block's shape and rule flags, which its neighbours read too (cached: callers
+    must not modify the result)."""
+    found = SUMMARIES.get(text)
+    if found is None:
+        found = shape_of(text), flags_of(text)
+        if len(text) <= CACHED_BLOCK_MAX_CHARS:
+            if len(SUMMARIES) >= SUMMARY_CACHE_BLOCKS:
+                SUMMARIES.clear()  # cheaper than LRU bookkeeping; refills within a few documents
+            SUMMARIES[text] = found
+    return found
 
 
 NeighbourKey = tuple[str, str, str, str, str, tuple[str, ...]]
@@ -420,7 +550,7 @@ class BlockFeaturizer:
                 counts.update(set(feats))
         kept = sorted(f for f, c in counts.items() if c >= self.min_df)
         self.vocabulary_ = {f: i for i, f in enumerate(kept)}
-        for cache in ("_columns_cache", "_keyed_cache"):  # their columns belong to the old vocabulary
+        for cache in CACHES:  # their columns belong to the old vocabulary
             self.__dict__.pop(cache, None)
         # Shape, rule and context features are few among many n-grams; a larger value lets them
         # carry weight under the same regularisation (3.0 chosen by grouped CV, fixtures+corpus).
@@ -436,8 +566,8 @@ class BlockFeaturizer:
         pickle stream (see `model.load_model`).
         """
         state = dict(self.__dict__)
-        state.pop("_columns_cache", None)
-        state.pop("_keyed_cache", None)
+        for cache in CACHES:
+            state.pop(cache, None)
         if "vocabulary_" in state:
             # Feature names come from single lines of text, so none contains a newline.
             state["vocabulary_"] = "\n".join(sorted(state["vocabulary_"],
@@ -479,7 +609,7 @@ class BlockFeaturizer:
         found = cache.get((offset, text))
         if found is None:
             if offset == 0:
-                found = self.known_columns(own_features(text))
+                found = self.own_columns(text)
             else:
                 found = self.keyed_columns((offset, neighbour_key(text)),
                                            lambda key: features_of_neighbour(*key))
@@ -488,6 +618,13 @@ class BlockFeaturizer:
                     cache.clear()  # cheaper than LRU bookkeeping; refills within a few documents
                 cache[offset, text] = found
         return found
+
+    def own_columns(self, text: str) -> list[int]:
+        """Return the distinct columns of `own_features(text)`."""
+        lookup = self.__dict__.get("_own_columns")
+        if lookup is None:
+            lookup = self.__dict__["_own_columns"] = OwnColumns(self.vocabulary_)
+        return lookup.of(text)
 
     def place_columns(self, key: PlaceKey) -> list[int]:
         """Return the columns of a block's place features, cached by their key."""

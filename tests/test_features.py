@@ -4,22 +4,31 @@ from __future__ import annotations
 
 import gzip
 import json
+import shutil
 from itertools import islice
 from typing import TYPE_CHECKING
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cleaner.features import (
     CACHED_BLOCK_MAX_CHARS,
+    CASED_CHECKS,
+    LOWER_CHECKS,
     RULE_HEAD_CHARS,
     RULE_TAIL_CHARS,
     BlockFeaturizer,
+    OwnColumns,
+    RuleChecks,
+    compiled_own,
     document_features,
     flags_of,
+    own_features,
 )
 from cleaner.fixtures import read_fixtures
+from cleaner.model import load_model
 from cleaner.rules import CASED_RULES, RULES, whole_patterns
 from cleaner.segment import segment_text
 
@@ -110,3 +119,82 @@ def test_long_blocks_are_encoded_alike_but_never_cached() -> None:
     cached = featurizer.__dict__.get("_columns_cache", {})
     assert len(cached) == 2 * 3  # each short block: its own columns, and as seen at 2 offsets
     assert max(len(text) for _, text in cached) <= CACHED_BLOCK_MAX_CHARS
+
+
+def test_the_compiled_lookups_are_built_where_a_compiler_is() -> None:
+    # Without a C compiler the package installs without cleaner/_own.c and cleaning is about
+    # 1.7x slower; with one, a build that silently failed would go unnoticed but for this test.
+    if shutil.which("cc") is None and shutil.which("gcc") is None:
+        pytest.skip("no C compiler on this machine")
+    assert compiled_own is not None
+    assert OwnColumns(load_model().featurizer.vocabulary_).table is not None
+    assert LOWER_CHECKS.table is not None
+    assert CASED_CHECKS.table is not None
+
+
+# Words, apostrophes, cases and scripts on which the compiled word splitting and n-grams must
+# agree with the regex and slicing of own_features: curly and straight apostrophes, a dotted
+# capital I (two characters once lower-cased), emoji beyond the BMP, underscores, digits.
+ODD_PIECES = ["don’t", "rock'n'roll", "'tis", "it's'", "İstanbul", "ß", "ǅ", "😀", "👍🏽",
+              "snake_case", "_x_", "3.5", "x²", "٣", "中文字", "…", "\u00a0", "\u200b", "'", "’",
+              "DON'T MISS", "[REPORT]", "a", "A B C", "é", "e\u0301"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.sampled_from(ODD_PIECES), st.text(min_size=1, max_size=12)),
+                min_size=1, max_size=40))
+def test_compiled_own_columns_equal_own_features(pieces: list[str]) -> None:
+    text = " ".join(pieces).strip() or "x"
+    featurizer = own_columns_featurizer()
+    lookup = OwnColumns(featurizer.vocabulary_)
+    expected = set(featurizer.known_columns(own_features(text)))
+    got = lookup.of(text)
+    assert set(got) == expected
+    assert len(got) == len(expected)  # no column twice
+    assert set(lookup.of_in_python(text)) == expected
+
+
+def own_columns_featurizer() -> BlockFeaturizer:
+    """Return a featurizer whose vocabulary holds every feature of the odd pieces and fixtures,
+    so that lookups of rare words and characters are exercised, not only misses."""
+    global _FEATURIZER
+    if _FEATURIZER is None:
+        lines = fixture_blocks()[:400] + ODD_PIECES + [" ".join(ODD_PIECES)]
+        _FEATURIZER = BlockFeaturizer(min_df=1).fit([segment_text("\n".join(lines))])
+    return _FEATURIZER
+
+
+_FEATURIZER: BlockFeaturizer | None = None
+
+
+def test_compiled_own_columns_equal_own_features_on_the_corpus(shared_corpus: Path) -> None:
+    featurizer = load_model().featurizer
+    lookup = OwnColumns(featurizer.vocabulary_)
+    blocks = list(dict.fromkeys(fixture_blocks() + corpus_lines()))
+    differing = [text for text in blocks
+                 if sorted(lookup.of(text)) != sorted(featurizer.known_columns(own_features(text)))]
+    assert len(blocks) > 5000
+    assert differing == []
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.sampled_from(FRAGMENTS), st.sampled_from(ODD_PIECES),
+                          st.text(max_size=6)), max_size=12))
+def test_compiled_hint_sets_equal_plain_substring_checks(pieces: list[str]) -> None:
+    text = "".join(pieces)
+    for checks in (LOWER_CHECKS, CASED_CHECKS):
+        python_only = RuleChecks({})
+        python_only.hints = checks.hints  # same hints, no compiled table
+        python_only.table = None
+        assert checks.present(text) == python_only.present(text)
+        assert checks.present(text.lower()) == python_only.present(text.lower())
+
+
+def test_summed_weights_equal_the_encoded_columns_summed() -> None:
+    model = load_model()
+    docs = [item.doc for item in read_fixtures([ROOT / "fixtures"])][:80]
+    for _ in range(2):  # the second round reads the sums cached by the first
+        for doc in docs:
+            starts, columns = model.featurizer.encode(doc)
+            expected = np.add.reduceat(model.weights[columns], starts, axis=0)
+            np.testing.assert_allclose(model.summed_weights(doc), expected, rtol=0, atol=1e-9)

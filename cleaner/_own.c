@@ -1,0 +1,387 @@
+/* The columns of a block's word and character features, found without building their names.
+ *
+ * features.OwnColumns does the same in Python; this is its compiled form, optional (the package
+ * installs and runs without a C compiler, only slower). A feature is identified by its kind and
+ * the text after its prefix ("w:" + word, "c:" + four characters, ...): both are hashed to 64
+ * bits and looked up in an open-addressing table built from the vocabulary. Two vocabulary
+ * features with one hash are refused when the table is built; a feature outside the vocabulary
+ * that shares a hash with one inside it (about 1 in 10^14 lookups) would read that column.
+ * tests/test_features.py checks that both forms give exactly the columns of own_features.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Feature kinds: the order of features.COMPILED_KINDS. */
+enum { WORD = 0, TAIL, PAIR, FIRST, LAST, LEAD, END, NWORDS, KINDS };
+
+/* The table is one bytes object: this header, then `capacity` slots. */
+typedef struct {
+    int64_t capacity; /* a power of two */
+    int64_t head_words, tail_words, pair_words, head_chars, tail_chars;
+    int64_t bins_count;
+    int64_t bins[16];
+} Header;
+
+typedef struct {
+    uint64_t key; /* 0: empty */
+    int64_t column;
+} Slot;
+
+#define MAX_HEAD 64
+#define MAX_TAIL 16
+#define MAX_FOUND 512
+
+static inline uint64_t start_hash(int kind) {
+    return 0xcbf29ce484222325ULL ^ ((uint64_t)(kind + 1) * 0x9e3779b97f4a7c15ULL);
+}
+
+static inline uint64_t add_char(uint64_t h, Py_UCS4 c) {
+    h ^= (uint64_t)c;
+    return h * 0x100000001b3ULL;
+}
+
+static inline uint64_t finish_hash(uint64_t h) {
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ULL;
+    h ^= h >> 33;
+    return h ? h : 1;
+}
+
+static uint64_t hash_span(int kind, int ukind, const void *data, Py_ssize_t from, Py_ssize_t to) {
+    uint64_t h = start_hash(kind);
+    for (Py_ssize_t i = from; i < to; i++) h = add_char(h, PyUnicode_READ(ukind, data, i));
+    return finish_hash(h);
+}
+
+static int64_t lookup(const Header *header, uint64_t key) {
+    const Slot *slots = (const Slot *)(header + 1);
+    uint64_t mask = (uint64_t)header->capacity - 1;
+    for (uint64_t i = key & mask;; i = (i + 1) & mask) {
+        if (slots[i].key == key) return slots[i].column;
+        if (slots[i].key == 0) return -1;
+    }
+}
+
+/* table(ranges, head_words, tail_words, pair_words, head_chars, tail_chars, bins) -> bytes
+ * ranges: a list of (kind, names, prefix length, column of the first name); the names of a
+ * range have consecutive columns, as the vocabulary's sorted names do. */
+static PyObject *table(PyObject *self, PyObject *args) {
+    PyObject *ranges, *bins;
+    Header header;
+    memset(&header, 0, sizeof header);
+    if (!PyArg_ParseTuple(args, "O!LLLLLO!", &PyList_Type, &ranges, &header.head_words,
+                          &header.tail_words, &header.pair_words, &header.head_chars,
+                          &header.tail_chars, &PyTuple_Type, &bins))
+        return NULL;
+    if (header.head_words > MAX_HEAD || header.tail_words > MAX_TAIL || header.head_words < 0 ||
+        header.tail_words < 1 || header.pair_words > header.head_words || header.head_chars < 0 ||
+        header.tail_chars < 0 || PyTuple_GET_SIZE(bins) > 9) {
+        PyErr_SetString(PyExc_ValueError, "feature sizes out of range");
+        return NULL;
+    }
+    header.bins_count = PyTuple_GET_SIZE(bins);
+    for (Py_ssize_t i = 0; i < header.bins_count; i++) {
+        header.bins[i] = PyLong_AsLongLong(PyTuple_GET_ITEM(bins, i));
+        if (header.bins[i] == -1 && PyErr_Occurred()) return NULL;
+    }
+    Py_ssize_t total = 0;
+    for (Py_ssize_t r = 0; r < PyList_GET_SIZE(ranges); r++) {
+        PyObject *range = PyList_GET_ITEM(ranges, r);
+        if (!PyTuple_Check(range) || PyTuple_GET_SIZE(range) != 4 ||
+            !PyList_Check(PyTuple_GET_ITEM(range, 1))) {
+            PyErr_SetString(PyExc_TypeError, "a range is (kind, names, prefix length, column)");
+            return NULL;
+        }
+        total += PyList_GET_SIZE(PyTuple_GET_ITEM(range, 1));
+    }
+    int64_t capacity = 16;
+    while (capacity < 2 * (int64_t)total + 16) capacity *= 2;
+    header.capacity = capacity;
+    Py_ssize_t size = (Py_ssize_t)(sizeof(Header) + (size_t)capacity * sizeof(Slot));
+    PyObject *result = PyBytes_FromStringAndSize(NULL, size);
+    if (result == NULL) return NULL;
+    char *raw = PyBytes_AS_STRING(result);
+    memset(raw, 0, (size_t)size);
+    memcpy(raw, &header, sizeof header);
+    Slot *slots = (Slot *)(raw + sizeof(Header));
+    uint64_t mask = (uint64_t)capacity - 1;
+    for (Py_ssize_t r = 0; r < PyList_GET_SIZE(ranges); r++) {
+        int kind;
+        PyObject *names;
+        Py_ssize_t skip;
+        long long first;
+        if (!PyArg_ParseTuple(PyList_GET_ITEM(ranges, r), "iO!nL", &kind, &PyList_Type, &names,
+                              &skip, &first))
+            goto fail;
+        if (kind < 0 || kind >= KINDS) {
+            PyErr_SetString(PyExc_ValueError, "unknown feature kind");
+            goto fail;
+        }
+        for (Py_ssize_t e = 0; e < PyList_GET_SIZE(names); e++) {
+            PyObject *name = PyList_GET_ITEM(names, e);
+            if (!PyUnicode_Check(name) || PyUnicode_GET_LENGTH(name) < skip) {
+                PyErr_SetString(PyExc_ValueError, "a feature name shorter than its prefix");
+                goto fail;
+            }
+            uint64_t key = hash_span(kind, PyUnicode_KIND(name), PyUnicode_DATA(name), skip,
+                                     PyUnicode_GET_LENGTH(name));
+            uint64_t i = key & mask;
+            while (slots[i].key != 0) {
+                if (slots[i].key == key) {
+                    PyErr_SetString(PyExc_ValueError, "two features share a hash");
+                    goto fail;
+                }
+                i = (i + 1) & mask;
+            }
+            slots[i].key = key;
+            slots[i].column = first + e;
+        }
+    }
+    return result;
+fail:
+    Py_DECREF(result);
+    return NULL;
+}
+
+typedef struct {
+    Py_ssize_t from, to;
+} Span;
+
+typedef struct {
+    int64_t items[MAX_FOUND];
+    int count;
+} Found;
+
+static inline void keep(Found *found, int64_t column) {
+    if (column >= 0 && found->count < MAX_FOUND) found->items[found->count++] = column;
+}
+
+static int by_value(const void *a, const void *b) {
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* columns(table, norm) -> list[int]: the sorted distinct columns of the word, pair, edge-word,
+ * character n-gram and word-count features of `norm`, a block's normalized lower-case text. */
+static PyObject *columns(PyObject *self, PyObject *args) {
+    Py_buffer buffer;
+    PyObject *norm;
+    if (!PyArg_ParseTuple(args, "y*U", &buffer, &norm)) return NULL;
+    if ((size_t)buffer.len < sizeof(Header)) {
+        PyBuffer_Release(&buffer);
+        PyErr_SetString(PyExc_ValueError, "not a feature table");
+        return NULL;
+    }
+    const Header *header = (const Header *)buffer.buf;
+    int ukind = PyUnicode_KIND(norm);
+    const void *data = PyUnicode_DATA(norm);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(norm);
+
+    /* Words as features.WORD finds them: runs of letters and digits, joined by an apostrophe
+     * that has a letter or digit on both sides. The first head_words and the last tail_words
+     * are kept (the tail in a ring), and all are counted. */
+    Span head[MAX_HEAD], tail[MAX_TAIL];
+    Py_ssize_t count = 0;
+    Py_ssize_t i = 0;
+    while (i < n) {
+        if (!Py_UNICODE_ISALNUM(PyUnicode_READ(ukind, data, i))) {
+            i++;
+            continue;
+        }
+        Span word = {i, i};
+        for (;;) {
+            while (i < n && Py_UNICODE_ISALNUM(PyUnicode_READ(ukind, data, i))) i++;
+            if (i + 1 < n) {
+                Py_UCS4 c = PyUnicode_READ(ukind, data, i);
+                if ((c == '\'' || c == 0x2019) &&
+                    Py_UNICODE_ISALNUM(PyUnicode_READ(ukind, data, i + 1))) {
+                    i++;
+                    continue;
+                }
+            }
+            break;
+        }
+        word.to = i;
+        if (count < header->head_words) head[count] = word;
+        if (header->tail_words) tail[count % header->tail_words] = word;
+        count++;
+    }
+
+    Found found;
+    found.count = 0;
+    Py_ssize_t heads = count < header->head_words ? count : header->head_words;
+    for (Py_ssize_t w = 0; w < heads; w++)
+        keep(&found, lookup(header, hash_span(WORD, ukind, data, head[w].from, head[w].to)));
+    if (count > header->head_words) {
+        for (Py_ssize_t w = count - header->tail_words; w < count; w++) {
+            Span s = tail[w % header->tail_words];
+            keep(&found, lookup(header, hash_span(TAIL, ukind, data, s.from, s.to)));
+        }
+    }
+    Py_ssize_t pairs = heads < header->pair_words ? heads : header->pair_words;
+    for (Py_ssize_t w = 0; w + 1 < pairs; w++) {
+        uint64_t h = start_hash(PAIR);
+        for (Py_ssize_t k = head[w].from; k < head[w].to; k++)
+            h = add_char(h, PyUnicode_READ(ukind, data, k));
+        h = add_char(h, ' ');
+        for (Py_ssize_t k = head[w + 1].from; k < head[w + 1].to; k++)
+            h = add_char(h, PyUnicode_READ(ukind, data, k));
+        keep(&found, lookup(header, finish_hash(h)));
+    }
+    if (count) {
+        keep(&found, lookup(header, hash_span(FIRST, ukind, data, head[0].from, head[0].to)));
+        Span last = count > header->head_words ? tail[(count - 1) % header->tail_words]
+                                               : head[count - 1];
+        keep(&found, lookup(header, hash_span(LAST, ukind, data, last.from, last.to)));
+    }
+
+    /* Character 4-grams of "^" + the first head_chars characters. */
+    Py_UCS4 edge[80];
+    Py_ssize_t lead = n < header->head_chars ? n : header->head_chars;
+    if (lead > 78) lead = 78;
+    edge[0] = '^';
+    for (Py_ssize_t k = 0; k < lead; k++) edge[k + 1] = PyUnicode_READ(ukind, data, k);
+    for (Py_ssize_t k = 0; k + 4 <= lead + 1; k++) {
+        uint64_t h = start_hash(LEAD);
+        for (int m = 0; m < 4; m++) h = add_char(h, edge[k + m]);
+        keep(&found, lookup(header, finish_hash(h)));
+    }
+    /* Character 3-grams of the last tail_chars characters + "$". */
+    Py_ssize_t end = n < header->tail_chars ? n : header->tail_chars;
+    if (end > 78) end = 78;
+    for (Py_ssize_t k = 0; k < end; k++) edge[k] = PyUnicode_READ(ukind, data, n - end + k);
+    edge[end] = '$';
+    for (Py_ssize_t k = 0; k + 3 <= end + 1; k++) {
+        uint64_t h = start_hash(END);
+        for (int m = 0; m < 3; m++) h = add_char(h, edge[k + m]);
+        keep(&found, lookup(header, finish_hash(h)));
+    }
+    /* The word count's bin, named by its index as features.bin_of returns it. */
+    int64_t bin = 0;
+    while (bin < header->bins_count && count >= header->bins[bin]) bin++;
+    keep(&found, lookup(header, finish_hash(add_char(start_hash(NWORDS), (Py_UCS4)('0' + bin)))));
+    PyBuffer_Release(&buffer);
+
+    qsort(found.items, (size_t)found.count, sizeof(int64_t), by_value);
+    PyObject *result = PyList_New(0);
+    if (result == NULL) return NULL;
+    for (int k = 0; k < found.count; k++) {
+        if (k && found.items[k] == found.items[k - 1]) continue;
+        PyObject *value = PyLong_FromLongLong(found.items[k]);
+        if (value == NULL || PyList_Append(result, value) < 0) {
+            Py_XDECREF(value);
+            Py_DECREF(result);
+            return NULL;
+        }
+        Py_DECREF(value);
+    }
+    return result;
+}
+
+/* Hints: the substrings of which every match of a rule branch holds one (see rules.py). */
+#define MAX_HINTS 128
+#define MAX_HINT_CHARS 32
+typedef struct {
+    int32_t count;
+    int32_t by_one[128];         /* hints of one character, by that character: first id */
+    int32_t by_two[128 * 128];   /* longer hints, by their first two characters: first id */
+    int32_t next[MAX_HINTS];     /* the next hint id with the same start, or -1 */
+    int32_t length[MAX_HINTS];
+    char text[MAX_HINTS][MAX_HINT_CHARS];
+} Hints;
+
+/* hint_table(hints) -> bytes: the lookup of up to 128 ASCII hints, by their first characters. */
+static PyObject *hint_table(PyObject *self, PyObject *args) {
+    PyObject *hints;
+    if (!PyArg_ParseTuple(args, "O!", &PyList_Type, &hints)) return NULL;
+    Py_ssize_t n = PyList_GET_SIZE(hints);
+    if (n > MAX_HINTS) {
+        PyErr_SetString(PyExc_ValueError, "too many hints");
+        return NULL;
+    }
+    PyObject *result = PyBytes_FromStringAndSize(NULL, sizeof(Hints));
+    if (result == NULL) return NULL;
+    Hints *table = (Hints *)PyBytes_AS_STRING(result);
+    memset(table, 0, sizeof(Hints));
+    for (int c = 0; c < 128; c++) table->by_one[c] = -1;
+    for (int c = 0; c < 128 * 128; c++) table->by_two[c] = -1;
+    table->count = (int32_t)n;
+    for (Py_ssize_t h = n - 1; h >= 0; h--) {
+        PyObject *hint = PyList_GET_ITEM(hints, h);
+        Py_ssize_t size = PyUnicode_Check(hint) ? PyUnicode_GET_LENGTH(hint) : 0;
+        if (size < 1 || size >= MAX_HINT_CHARS || !PyUnicode_IS_ASCII(hint)) {
+            PyErr_SetString(PyExc_ValueError, "a hint must be ASCII text of 1 to 31 characters");
+            Py_DECREF(result);
+            return NULL;
+        }
+        const char *chars = (const char *)PyUnicode_DATA(hint);
+        memcpy(table->text[h], chars, (size_t)size);
+        table->length[h] = (int32_t)size;
+        int32_t *head = size == 1 ? &table->by_one[(int)chars[0]]
+                                  : &table->by_two[(int)chars[0] * 128 + (int)chars[1]];
+        table->next[h] = *head;
+        *head = (int32_t)h;
+    }
+    return result;
+}
+
+/* hints_in(table, text) -> int: bit h is set when hint h occurs in `text`. */
+static PyObject *hints_in(PyObject *self, PyObject *args) {
+    Py_buffer buffer;
+    PyObject *text;
+    if (!PyArg_ParseTuple(args, "y*U", &buffer, &text)) return NULL;
+    if ((size_t)buffer.len != sizeof(Hints)) {
+        PyBuffer_Release(&buffer);
+        PyErr_SetString(PyExc_ValueError, "not a hint table");
+        return NULL;
+    }
+    const Hints *table = (const Hints *)buffer.buf;
+    int ukind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    uint64_t bits[2] = {0, 0};
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_UCS4 c = PyUnicode_READ(ukind, data, i);
+        if (c >= 128) continue;
+        for (int32_t h = table->by_one[c]; h >= 0; h = table->next[h]) bits[h >> 6] |= 1ULL << (h & 63);
+        if (i + 1 >= n) continue;
+        Py_UCS4 d = PyUnicode_READ(ukind, data, i + 1);
+        if (d >= 128) continue;
+        for (int32_t h = table->by_two[c * 128 + d]; h >= 0; h = table->next[h]) {
+            int32_t size = table->length[h];
+            if (i + size > n) continue;
+            int32_t k = 2;
+            while (k < size && PyUnicode_READ(ukind, data, i + k) == (Py_UCS4)table->text[h][k]) k++;
+            if (k == size) bits[h >> 6] |= 1ULL << (h & 63);
+        }
+    }
+    PyBuffer_Release(&buffer);
+    PyObject *low = PyLong_FromUnsignedLongLong(bits[0]);
+    if (bits[1] == 0 || low == NULL) return low;
+    PyObject *high = PyLong_FromUnsignedLongLong(bits[1]);
+    PyObject *shift = PyLong_FromLong(64);
+    PyObject *shifted = high && shift ? PyNumber_Lshift(high, shift) : NULL;
+    PyObject *result = shifted ? PyNumber_Or(shifted, low) : NULL;
+    Py_XDECREF(high);
+    Py_XDECREF(shift);
+    Py_XDECREF(shifted);
+    Py_DECREF(low);
+    return result;
+}
+
+static PyMethodDef methods[] = {
+    {"hint_table", hint_table, METH_VARARGS, "Build the lookup of up to 128 ASCII hints."},
+    {"hints_in", hints_in, METH_VARARGS, "Return the bit set of the hints that occur in a text."},
+    {"table", table, METH_VARARGS, "Build the lookup table of a vocabulary's own features."},
+    {"columns", columns, METH_VARARGS, "Return the columns of a normalized block's own features."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_own", NULL, -1, methods};
+
+PyMODINIT_FUNC PyInit__own(void) { return PyModule_Create(&module); }
