@@ -374,7 +374,41 @@ static PyObject *hints_in(PyObject *self, PyObject *args) {
     return result;
 }
 
+/* case_counts(text, letter_chars, word_chars) -> (letters, capitals, words, capitalized):
+ * the letters and capitals among the first letter_chars characters, and the words (split on
+ * whitespace, as str.split does) and those starting with a capital among the first word_chars,
+ * as features.case_counts_in_python counts them. */
+static PyObject *case_counts(PyObject *self, PyObject *args) {
+    PyObject *text;
+    Py_ssize_t letter_chars, word_chars;
+    if (!PyArg_ParseTuple(args, "Unn", &text, &letter_chars, &word_chars)) return NULL;
+    int ukind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    Py_ssize_t letters = 0, capitals = 0, words = 0, capitalized = 0;
+    Py_ssize_t end = n < letter_chars ? n : letter_chars;
+    for (Py_ssize_t i = 0; i < end; i++) {
+        Py_UCS4 c = PyUnicode_READ(ukind, data, i);
+        letters += Py_UNICODE_ISALPHA(c) != 0;
+        capitals += Py_UNICODE_ISUPPER(c) != 0;
+    }
+    end = n < word_chars ? n : word_chars;
+    int in_word = 0;
+    for (Py_ssize_t i = 0; i < end; i++) {
+        Py_UCS4 c = PyUnicode_READ(ukind, data, i);
+        if (Py_UNICODE_ISSPACE(c)) {
+            in_word = 0;
+        } else if (!in_word) {
+            in_word = 1;
+            words++;
+            capitalized += Py_UNICODE_ISUPPER(c) != 0;
+        }
+    }
+    return Py_BuildValue("nnnn", letters, capitals, words, capitalized);
+}
+
 static PyMethodDef methods[] = {
+    {"case_counts", case_counts, METH_VARARGS, "Count letters, capitals and capitalized words."},
     {"hint_table", hint_table, METH_VARARGS, "Build the lookup of up to 128 ASCII hints."},
     {"hints_in", hints_in, METH_VARARGS, "Return the bit set of the hints that occur in a text."},
     {"table", table, METH_VARARGS, "Build the lookup table of a vocabulary's own features."},

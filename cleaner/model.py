@@ -102,9 +102,8 @@ class LinearBlockModel:
         texts = [block.text for block in doc.blocks]
         n, window = len(texts), self.featurizer.window
         places = document_place_keys(texts, window)  # first: it summarises the blocks at once
-        own = [self.own_sum(text) for text in texts]
         keys = {text: neighbour_key(text) for text in texts}
-        total = np.array(own)
+        total = self.own_sums(texts)
         for offset in offsets(window):
             shown = [self.keyed_sum((offset, keys[texts[i + offset]]), features_of_neighbour)
                      for i in range(max(0, -offset), min(n, n - offset))]
@@ -112,14 +111,35 @@ class LinearBlockModel:
         total += np.array([self.keyed_sum(place, self.place_features) for place in places])
         return total
 
-    def own_sum(self, text: str) -> np.ndarray:
-        """Return the summed weights of a block's own columns."""
-        found = self.sums.get(text)  # a text; the other keys are tuples
-        if found is None:
-            found = self.weights[self.featurizer.own_columns(text)].sum(axis=0)
-            if len(text) <= CACHED_BLOCK_MAX_CHARS:
-                self.remember(text, found)
-        return found
+    def own_sums(self, texts: list[str]) -> np.ndarray:
+        """Return one row per text: the summed weights of the text's own columns.
+
+        The texts not cached yet are summed together, in one gather and one reduceat."""
+        found = [self.sums.get(text) for text in texts]  # a text; the other keys are tuples
+        missing = list(dict.fromkeys(text for text, row in zip(texts, found, strict=True)
+                                     if row is None))
+        if missing:
+            summed = dict(zip(missing, self.column_sums([self.featurizer.own_columns(text)
+                                                         for text in missing]), strict=True))
+            for text in missing:
+                if len(text) <= CACHED_BLOCK_MAX_CHARS:
+                    self.remember(text, summed[text])
+            found = [summed[text] if row is None else row
+                     for text, row in zip(texts, found, strict=True)]
+        return np.array(found)
+
+    def column_sums(self, columns: list[list[int]]) -> np.ndarray:
+        """Return one row per list of columns: the sum of their weight rows (zero if none)."""
+        lengths = np.array([len(row) for row in columns], dtype=np.int64)
+        flat = [column for row in columns for column in row]
+        summed = np.zeros((len(columns), len(LABELS)))
+        if flat:
+            # reduceat sums from each start to the next, so only the non-empty runs are given
+            # (an empty run would get its start's row, and at the end a start past the data).
+            filled = lengths > 0
+            starts = (np.cumsum(lengths) - lengths)[filled]
+            summed[filled] = np.add.reduceat(self.weights[flat], starts, axis=0)
+        return summed
 
     def keyed_sum(self, key: tuple[Any, ...], features: Any) -> np.ndarray:
         """Return the summed weights of the columns of `features(*key)` (a neighbour's key with

@@ -25,15 +25,17 @@ Branch = tuple[str, tuple[str, ...]]
 DIGIT_AFTER_SPACE = tuple(" " + digit for digit in "0123456789")
 
 RULES: dict[str, list[Branch]] = {
-    "dont_miss_header": [(rf"^\W*don{APOS}?t miss\b\W*$", ())],
+    "dont_miss_header": [(rf"^\W*don{APOS}?t miss\b\W*$", ("t miss",))],
     "promo_prefix": [(
         (r"^\W*(read more|see more|more|related|related content|related stories|related articles"
         r"|also read|read next|up next|recommended|watch|must see|you may like|trending"
         r"|popular on [\w ]+|more from [\w ]+|most read|in other news|read also|see also)\b\s*[:>|\-–—]"),
-        ())],
+        ("more", "related", "also read", "read next", "up next", "recommended", "watch", "must see",
+         "you may like", "trending", "popular on", "most read", "in other news", "read also",
+         "see also"))],
     "bracket_tag": [(
         (r"\[(report|reveal|insight|video|pictures|picture|photos|analysis|reaction|latest"
-        r"|poll|live|update|comment|explained|pics|map|data|interview|opinion|new)\]\s*$"), ())],
+        r"|poll|live|update|comment|explained|pics|map|data|interview|opinion|new)\]\s*$"), ("]",))],
     "consent_banner": [(
         (rf"we use your sign{APOS}?-?up|you{APOS}?ve consented|uses? cookies|cookie policy"
         rf"|accept(ing)? cookies|not a robot|privacy (policy|notice)|unsubscribe at any time"
@@ -46,7 +48,7 @@ RULES: dict[str, list[Branch]] = {
         r"|originally published|copyright|©|\(c\) ?\d{4}|all rights reserved|filed under|tags?\s*:"
         r"|topics\s*:?$|\[?h/t\b|via\s*:|reporting by|additional reporting|contributed to this report)"),
         ())],
-    "read_full": [(r"read (the )?full (article|story)|read more at", ())],
+    "read_full": [(r"read (the )?full (article|story)|read more at", ("read ",))],
     "newsletter": [(
         (r"newsletter|sign up|signup|subscribe|subscription|inbox|by email|e-mail alerts"
         r"|invalid email|email address"),
@@ -72,14 +74,15 @@ RULES: dict[str, list[Branch]] = {
         (r"\bpa\b", ("pa",)),
         (r"\(@\w+\)\s+\w+ \d", ("(@",)),
     ],
-    "ad": [(r"^(advertisement|sponsored|ad\b|story continues below|continue reading below)", ())],
+    "ad": [(r"^(advertisement|sponsored|ad\b|story continues below|continue reading below)",
+            ("ad", "sponsored", "continue"))],
     "meta": [
         (r"^posted (on|by|at)|^updated|^published|last modified|\bwrite to\b",
          ("posted", "updated", "published", "last modified", "write to")),
         (r"\bmin(ute)? read\b", ("min read", "minute read")),
-        (r"^\d{1,2}:\d{2}\b", ()),
+        (r"^\d{1,2}:\d{2}\b", (":",)),
         (r"\b(am|pm|a\.m\.|p\.m\.)\s*(et|est|edt|pt|gmt|bst)?$", ("am", "pm", "a.m.", "p.m.")),
-        (r"^(mon|tue|wed|thu|fri|sat|sun)\w*,? \d", ()),
+        (r"^(mon|tue|wed|thu|fri|sat|sun)\w*,? \d", DIGIT_AFTER_SPACE),
         (r"\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)\w*\.? \d{1,2},? \d{4}",
          DIGIT_AFTER_SPACE),
         (r"@\w+\.(com|co\.uk)", ("@",)),
@@ -96,9 +99,9 @@ RULES: dict[str, list[Branch]] = {
 }
 
 CASED_RULES: dict[str, list[Branch]] = {
-    "any_bracket_tail": [(r"\[[A-Z][A-Za-z ]{1,20}\]\s*$", ())],
+    "any_bracket_tail": [(r"\[[A-Z][A-Za-z ]{1,20}\]\s*$", ("]",))],
     "handle": [(r"(^|\s)@\w{2,}", ("@",))],
-    "byline": [(r"^(By|BY)\s+[A-Z]", ())],
+    "byline": [(r"^(By|BY)\s+[A-Z]", ("By", "BY"))],
     # Photo credits as agencies print them: "Craig Sjodin/ABC", "Jane Doe/Reuters via AP"
     # (abcnews.go.com and dailymail.co.uk in fixtures/corpus/fakenewsnet).
     "slash_credit": [(r"\b[A-Z][\w.'’-]*/[A-Z][\w&.'’-]*(?: [A-Z][\w&.'’-]*)*(?: via \w+)?\s*$",

@@ -22,6 +22,8 @@ from cleaner.features import (
     BlockFeaturizer,
     OwnColumns,
     RuleChecks,
+    case_counts,
+    case_counts_in_python,
     compiled_own,
     document_features,
     flags_of,
@@ -198,3 +200,23 @@ def test_summed_weights_equal_the_encoded_columns_summed() -> None:
             starts, columns = model.featurizer.encode(doc)
             expected = np.add.reduceat(model.weights[columns], starts, axis=0)
             np.testing.assert_allclose(model.summed_weights(doc), expected, rtol=0, atol=1e-9)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.sampled_from(ODD_PIECES), st.text(max_size=12)), max_size=60))
+def test_compiled_case_counts_equal_python_counts(pieces: list[str]) -> None:
+    text = " ".join(pieces)
+    assert case_counts(text) == case_counts_in_python(text)
+
+
+def test_compiled_case_counts_equal_python_counts_on_the_corpus(shared_corpus: Path) -> None:
+    blocks = fixture_blocks() + corpus_lines()
+    assert [text for text in blocks if case_counts(text) != case_counts_in_python(text)] == []
+
+
+def test_column_sums_handle_empty_rows_anywhere() -> None:
+    model = load_model()
+    rows = [[], [3, 5], [], [7], [1, 2, 4], [], []]
+    expected = np.array([model.weights[row].sum(axis=0) for row in rows]).reshape(len(rows), -1)
+    np.testing.assert_allclose(model.column_sums(rows), expected, rtol=0, atol=1e-12)
+    assert model.column_sums([[], []]).shape == (2, model.weights.shape[1])
