@@ -286,6 +286,7 @@ static PyObject *columns(PyObject *self, PyObject *args) {
 /* Hints: the substrings of which every match of a rule branch holds one (see rules.py). */
 #define MAX_HINTS 128
 #define MAX_HINT_CHARS 32
+#define MAX_BRANCHES 64
 typedef struct {
     int32_t count;
     int32_t by_one[128];         /* hints of one character, by that character: first id */
@@ -293,15 +294,20 @@ typedef struct {
     int32_t next[MAX_HINTS];     /* the next hint id with the same start, or -1 */
     int32_t length[MAX_HINTS];
     char text[MAX_HINTS][MAX_HINT_CHARS];
+    int32_t branches;
+    uint64_t branch_hints[MAX_BRANCHES][2]; /* the hints of each rule branch; none: always run */
 } Hints;
 
-/* hint_table(hints) -> bytes: the lookup of up to 128 ASCII hints, by their first characters. */
+/* hint_table(hints, branches) -> bytes: the lookup of up to 128 ASCII hints, by their first
+ * characters, and of up to 64 rule branches, each given as the (low, high) 64-bit halves of
+ * the bit set of its hints. */
 static PyObject *hint_table(PyObject *self, PyObject *args) {
-    PyObject *hints;
-    if (!PyArg_ParseTuple(args, "O!", &PyList_Type, &hints)) return NULL;
+    PyObject *hints, *branches;
+    if (!PyArg_ParseTuple(args, "O!O!", &PyList_Type, &hints, &PyList_Type, &branches))
+        return NULL;
     Py_ssize_t n = PyList_GET_SIZE(hints);
-    if (n > MAX_HINTS) {
-        PyErr_SetString(PyExc_ValueError, "too many hints");
+    if (n > MAX_HINTS || PyList_GET_SIZE(branches) > MAX_BRANCHES) {
+        PyErr_SetString(PyExc_ValueError, "too many hints or branches");
         return NULL;
     }
     PyObject *result = PyBytes_FromStringAndSize(NULL, sizeof(Hints));
@@ -327,24 +333,24 @@ static PyObject *hint_table(PyObject *self, PyObject *args) {
         table->next[h] = *head;
         *head = (int32_t)h;
     }
+    table->branches = (int32_t)PyList_GET_SIZE(branches);
+    for (Py_ssize_t b = 0; b < table->branches; b++) {
+        unsigned long long low, high;
+        if (!PyArg_ParseTuple(PyList_GET_ITEM(branches, b), "KK", &low, &high)) {
+            Py_DECREF(result);
+            return NULL;
+        }
+        table->branch_hints[b][0] = low;
+        table->branch_hints[b][1] = high;
+    }
     return result;
 }
 
-/* hints_in(table, text) -> int: bit h is set when hint h occurs in `text`. */
-static PyObject *hints_in(PyObject *self, PyObject *args) {
-    Py_buffer buffer;
-    PyObject *text;
-    if (!PyArg_ParseTuple(args, "y*U", &buffer, &text)) return NULL;
-    if ((size_t)buffer.len != sizeof(Hints)) {
-        PyBuffer_Release(&buffer);
-        PyErr_SetString(PyExc_ValueError, "not a hint table");
-        return NULL;
-    }
-    const Hints *table = (const Hints *)buffer.buf;
+static void find_hints(const Hints *table, PyObject *text, uint64_t bits[2]) {
     int ukind = PyUnicode_KIND(text);
     const void *data = PyUnicode_DATA(text);
     Py_ssize_t n = PyUnicode_GET_LENGTH(text);
-    uint64_t bits[2] = {0, 0};
+    bits[0] = bits[1] = 0;
     for (Py_ssize_t i = 0; i < n; i++) {
         Py_UCS4 c = PyUnicode_READ(ukind, data, i);
         if (c >= 128) continue;
@@ -360,6 +366,47 @@ static PyObject *hints_in(PyObject *self, PyObject *args) {
             if (k == size) bits[h >> 6] |= 1ULL << (h & 63);
         }
     }
+}
+
+static const Hints *hint_buffer(PyObject *args, Py_buffer *buffer, PyObject **text) {
+    if (!PyArg_ParseTuple(args, "y*U", buffer, text)) return NULL;
+    if ((size_t)buffer->len != sizeof(Hints)) {
+        PyBuffer_Release(buffer);
+        PyErr_SetString(PyExc_ValueError, "not a hint table");
+        return NULL;
+    }
+    return (const Hints *)buffer->buf;
+}
+
+/* candidates(table, text) -> list[int]: the branches that may match `text`, in order: those
+ * with a hint in it, and those with no hints. */
+static PyObject *candidates(PyObject *self, PyObject *args) {
+    Py_buffer buffer;
+    PyObject *text;
+    const Hints *table = hint_buffer(args, &buffer, &text);
+    if (table == NULL) return NULL;
+    uint64_t bits[2];
+    find_hints(table, text, bits);
+    PyObject *result = PyList_New(0);
+    for (int32_t b = 0; result != NULL && b < table->branches; b++) {
+        const uint64_t *mask = table->branch_hints[b];
+        if ((mask[0] | mask[1]) && !((mask[0] & bits[0]) | (mask[1] & bits[1]))) continue;
+        PyObject *value = PyLong_FromLong(b);
+        if (value == NULL || PyList_Append(result, value) < 0) Py_CLEAR(result);
+        Py_XDECREF(value);
+    }
+    PyBuffer_Release(&buffer);
+    return result;
+}
+
+/* hints_in(table, text) -> int: bit h is set when hint h occurs in `text`. */
+static PyObject *hints_in(PyObject *self, PyObject *args) {
+    Py_buffer buffer;
+    PyObject *text;
+    const Hints *table = hint_buffer(args, &buffer, &text);
+    if (table == NULL) return NULL;
+    uint64_t bits[2];
+    find_hints(table, text, bits);
     PyBuffer_Release(&buffer);
     PyObject *low = PyLong_FromUnsignedLongLong(bits[0]);
     if (bits[1] == 0 || low == NULL) return low;
@@ -411,6 +458,7 @@ static PyMethodDef methods[] = {
     {"case_counts", case_counts, METH_VARARGS, "Count letters, capitals and capitalized words."},
     {"hint_table", hint_table, METH_VARARGS, "Build the lookup of up to 128 ASCII hints."},
     {"hints_in", hints_in, METH_VARARGS, "Return the bit set of the hints that occur in a text."},
+    {"candidates", candidates, METH_VARARGS, "Return the rule branches that may match a text."},
     {"table", table, METH_VARARGS, "Build the lookup table of a vocabulary's own features."},
     {"columns", columns, METH_VARARGS, "Return the columns of a normalized block's own features."},
     {NULL, NULL, 0, NULL},

@@ -173,7 +173,10 @@ class RuleChecks:
         self.checks = [(name, [(sum(bit[hint] for hint in set(hints)), re.compile(regex))
                                for regex, hints in branches])
                        for name, branches in rules.items()]
-        self.table = hint_table(self.hints)
+        # The same branches in one list, for the compiled path: it returns the candidates.
+        self.branches = [(name, mask, regex) for name, branches in self.checks
+                         for mask, regex in branches]
+        self.table = hint_table(self.hints, [mask for _, mask, _ in self.branches])
 
     def present(self, text: str) -> int:
         """Return the bit set of the hints that occur in `text`."""
@@ -184,6 +187,17 @@ class RuleChecks:
 
     def matching(self, text: str) -> list[str]:
         """Return the names of the rules with a branch matching `text`."""
+        if self.table is not None:
+            names: list[str] = []
+            for branch in compiled_own.candidates(self.table, text):
+                name, _, regex = self.branches[branch]
+                if (not names or names[-1] != name) and regex.search(text):
+                    names.append(name)  # a rule's branches are consecutive
+            return names
+        return self.matching_in_python(text)
+
+    def matching_in_python(self, text: str) -> list[str]:
+        """Return `matching(text)` without the compiled module."""
         present = self.present(text)
         names = []
         for name, branches in self.checks:
@@ -196,12 +210,14 @@ class RuleChecks:
         return names
 
 
-def hint_table(hints: list[str]) -> bytes | None:
-    """Return the compiled hint lookup of `hints`, or None without the compiled module."""
+def hint_table(hints: list[str], masks: list[int]) -> bytes | None:
+    """Return the compiled lookup of `hints` and of the branches with these masks of them, or
+    None without the compiled module."""
     if compiled_own is None:
         return None
+    halves = [(mask & (2**64 - 1), mask >> 64) for mask in masks]
     try:
-        table: bytes = compiled_own.hint_table(hints)
+        table: bytes = compiled_own.hint_table(hints, halves)
     except ValueError:  # more than it holds, or not ASCII: the Python path reads them all
         return None
     return table

@@ -190,6 +190,8 @@ def test_compiled_hint_sets_equal_plain_substring_checks(pieces: list[str]) -> N
         python_only.table = None
         assert checks.present(text) == python_only.present(text)
         assert checks.present(text.lower()) == python_only.present(text.lower())
+        assert checks.matching(text) == checks.matching_in_python(text)
+        assert checks.matching(text.lower()) == checks.matching_in_python(text.lower())
 
 
 def test_summed_weights_equal_the_encoded_columns_summed() -> None:
