@@ -152,13 +152,35 @@ typedef struct {
     Py_ssize_t from, to;
 } Span;
 
+/* Py_UNICODE_ISALNUM is three lookups in Python's character database; ASCII is most text. */
+static inline int is_alnum(Py_UCS4 c) {
+    if (c < 128) return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z');
+    return Py_UNICODE_ISALNUM(c);
+}
+
+static inline int is_apostrophe(Py_UCS4 c) { return c == '\'' || c == 0x2019; }
+
 typedef struct {
     int64_t items[MAX_FOUND];
     int count;
 } Found;
 
-static inline void keep(Found *found, int64_t column) {
-    if (column >= 0 && found->count < MAX_FOUND) found->items[found->count++] = column;
+static inline void want(Found *wanted, uint64_t key) {
+    if (wanted->count < MAX_FOUND) wanted->items[wanted->count++] = (int64_t)key;
+}
+
+/* Replace each wanted hash by its column, dropping those not in the table. The table is a few
+ * MB, so each lookup is a cache miss: all slots are prefetched first, and the misses overlap. */
+static void look_up_all(const Header *header, Found *wanted, Found *found) {
+    const Slot *slots = (const Slot *)(header + 1);
+    uint64_t mask = (uint64_t)header->capacity - 1;
+    for (int k = 0; k < wanted->count; k++)
+        __builtin_prefetch(&slots[(uint64_t)wanted->items[k] & mask]);
+    found->count = 0;
+    for (int k = 0; k < wanted->count; k++) {
+        int64_t column = lookup(header, (uint64_t)wanted->items[k]);
+        if (column >= 0) found->items[found->count++] = column;
+    }
 }
 
 static int by_value(const void *a, const void *b) {
@@ -183,45 +205,66 @@ static PyObject *columns(PyObject *self, PyObject *args) {
     Py_ssize_t n = PyUnicode_GET_LENGTH(norm);
 
     /* Words as features.WORD finds them: runs of letters and digits, joined by an apostrophe
-     * that has a letter or digit on both sides. The first head_words and the last tail_words
-     * are kept (the tail in a ring), and all are counted. */
-    Span head[MAX_HEAD], tail[MAX_TAIL];
+     * that has a letter or digit on both sides (so a word's ends are known from its
+     * neighbouring characters alone, reading forward or backward). The first head_words are
+     * kept, and the words are counted up to the count the features read (`enough`); the last
+     * tail_words are kept in a ring, or found by reading backward from the end when the count
+     * stops before it (long paragraphs: their middle is never read). */
+    Span head[MAX_HEAD], tail[MAX_TAIL], last[MAX_TAIL];
+    Py_ssize_t enough = header->head_words + header->tail_words;
+    if (header->bins_count && header->bins[header->bins_count - 1] > enough)
+        enough = header->bins[header->bins_count - 1];
     Py_ssize_t count = 0;
     Py_ssize_t i = 0;
-    while (i < n) {
-        if (!Py_UNICODE_ISALNUM(PyUnicode_READ(ukind, data, i))) {
+    while (i < n && count < enough) {
+        if (!is_alnum(PyUnicode_READ(ukind, data, i))) {
             i++;
             continue;
         }
         Span word = {i, i};
         for (;;) {
-            while (i < n && Py_UNICODE_ISALNUM(PyUnicode_READ(ukind, data, i))) i++;
-            if (i + 1 < n) {
-                Py_UCS4 c = PyUnicode_READ(ukind, data, i);
-                if ((c == '\'' || c == 0x2019) &&
-                    Py_UNICODE_ISALNUM(PyUnicode_READ(ukind, data, i + 1))) {
-                    i++;
-                    continue;
-                }
+            while (i < n && is_alnum(PyUnicode_READ(ukind, data, i))) i++;
+            if (i + 1 < n && is_apostrophe(PyUnicode_READ(ukind, data, i)) &&
+                is_alnum(PyUnicode_READ(ukind, data, i + 1))) {
+                i++;
+                continue;
             }
             break;
         }
         word.to = i;
         if (count < header->head_words) head[count] = word;
-        if (header->tail_words) tail[count % header->tail_words] = word;
+        tail[count % header->tail_words] = word;
         count++;
     }
+    Py_ssize_t tails = header->tail_words;
+    if (count >= enough && i < n) {
+        Py_ssize_t j = n;
+        for (Py_ssize_t got = 0; got < tails && j > 0; got++) {
+            while (j > 0 && !is_alnum(PyUnicode_READ(ukind, data, j - 1))) j--;
+            Py_ssize_t to = j;
+            for (;;) {
+                while (j > 0 && is_alnum(PyUnicode_READ(ukind, data, j - 1))) j--;
+                if (j >= 2 && is_apostrophe(PyUnicode_READ(ukind, data, j - 1)) &&
+                    is_alnum(PyUnicode_READ(ukind, data, j - 2))) {
+                    j--;
+                    continue;
+                }
+                break;
+            }
+            last[tails - 1 - got] = (Span){j, to};
+        }
+    } else if (count > header->head_words) {
+        for (Py_ssize_t k = 0; k < tails; k++) last[k] = tail[(count - tails + k) % tails];
+    }
 
-    Found found;
-    found.count = 0;
+    Found wanted; /* the features' hashes first, then their columns */
+    wanted.count = 0;
     Py_ssize_t heads = count < header->head_words ? count : header->head_words;
     for (Py_ssize_t w = 0; w < heads; w++)
-        keep(&found, lookup(header, hash_span(WORD, ukind, data, head[w].from, head[w].to)));
+        want(&wanted, hash_span(WORD, ukind, data, head[w].from, head[w].to));
     if (count > header->head_words) {
-        for (Py_ssize_t w = count - header->tail_words; w < count; w++) {
-            Span s = tail[w % header->tail_words];
-            keep(&found, lookup(header, hash_span(TAIL, ukind, data, s.from, s.to)));
-        }
+        for (Py_ssize_t k = 0; k < tails; k++)
+            want(&wanted, hash_span(TAIL, ukind, data, last[k].from, last[k].to));
     }
     Py_ssize_t pairs = heads < header->pair_words ? heads : header->pair_words;
     for (Py_ssize_t w = 0; w + 1 < pairs; w++) {
@@ -231,13 +274,12 @@ static PyObject *columns(PyObject *self, PyObject *args) {
         h = add_char(h, ' ');
         for (Py_ssize_t k = head[w + 1].from; k < head[w + 1].to; k++)
             h = add_char(h, PyUnicode_READ(ukind, data, k));
-        keep(&found, lookup(header, finish_hash(h)));
+        want(&wanted, finish_hash(h));
     }
     if (count) {
-        keep(&found, lookup(header, hash_span(FIRST, ukind, data, head[0].from, head[0].to)));
-        Span last = count > header->head_words ? tail[(count - 1) % header->tail_words]
-                                               : head[count - 1];
-        keep(&found, lookup(header, hash_span(LAST, ukind, data, last.from, last.to)));
+        want(&wanted, hash_span(FIRST, ukind, data, head[0].from, head[0].to));
+        Span final = count > header->head_words ? last[tails - 1] : head[count - 1];
+        want(&wanted, hash_span(LAST, ukind, data, final.from, final.to));
     }
 
     /* Character 4-grams of "^" + the first head_chars characters. */
@@ -249,7 +291,7 @@ static PyObject *columns(PyObject *self, PyObject *args) {
     for (Py_ssize_t k = 0; k + 4 <= lead + 1; k++) {
         uint64_t h = start_hash(LEAD);
         for (int m = 0; m < 4; m++) h = add_char(h, edge[k + m]);
-        keep(&found, lookup(header, finish_hash(h)));
+        want(&wanted, finish_hash(h));
     }
     /* Character 3-grams of the last tail_chars characters + "$". */
     Py_ssize_t end = n < header->tail_chars ? n : header->tail_chars;
@@ -259,12 +301,14 @@ static PyObject *columns(PyObject *self, PyObject *args) {
     for (Py_ssize_t k = 0; k + 3 <= end + 1; k++) {
         uint64_t h = start_hash(END);
         for (int m = 0; m < 3; m++) h = add_char(h, edge[k + m]);
-        keep(&found, lookup(header, finish_hash(h)));
+        want(&wanted, finish_hash(h));
     }
     /* The word count's bin, named by its index as features.bin_of returns it. */
     int64_t bin = 0;
     while (bin < header->bins_count && count >= header->bins[bin]) bin++;
-    keep(&found, lookup(header, finish_hash(add_char(start_hash(NWORDS), (Py_UCS4)('0' + bin)))));
+    want(&wanted, finish_hash(add_char(start_hash(NWORDS), (Py_UCS4)('0' + bin))));
+    Found found;
+    look_up_all(header, &wanted, &found);
     PyBuffer_Release(&buffer);
 
     qsort(found.items, (size_t)found.count, sizeof(int64_t), by_value);
