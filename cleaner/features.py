@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import string
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -74,11 +74,9 @@ TEXT_PREFIXES = ("w:", "t:", "b:", "c:", "e:", "w0:", "w$:")
 
 
 def bin_of(value: float, edges: Sequence[float]) -> int:
-    """Return the index of the first edge above `value` (len(edges) when none is)."""
-    for i, edge in enumerate(edges):
-        if value < edge:
-            return i
-    return len(edges)
+    """Return the index of the first edge above `value` (len(edges) when none is), for edges in
+    increasing order: the number of edges at or below it, which bisection finds in C."""
+    return bisect_right(edges, value)
 
 
 def shape_of(text: str) -> dict[str, str]:
