@@ -1,6 +1,8 @@
-/* The columns of a block's word and character features, found without building their names.
+/* The hot loops of features.py, compiled: the columns of a block's word and character features
+ * found without building their names (features.OwnColumns), the rule branches a block's hints
+ * allow (features.RuleChecks) and its letter and capital counts (features.case_counts).
  *
- * features.OwnColumns does the same in Python; this is its compiled form, optional (the package
+ * Each has a Python form giving the same results; this module is optional (the package
  * installs and runs without a C compiler, only slower). A feature is identified by its kind and
  * the text after its prefix ("w:" + word, "c:" + four characters, ...): both are hashed to 64
  * bits and looked up in an open-addressing table built from the vocabulary. Two vocabulary
@@ -390,6 +392,7 @@ static PyObject *hint_table(PyObject *self, PyObject *args) {
     return result;
 }
 
+/* Set bit h of `bits` for each hint h that occurs in `text`. */
 static void find_hints(const Hints *table, PyObject *text, uint64_t bits[2]) {
     int ukind = PyUnicode_KIND(text);
     const void *data = PyUnicode_DATA(text);
@@ -412,23 +415,18 @@ static void find_hints(const Hints *table, PyObject *text, uint64_t bits[2]) {
     }
 }
 
-static const Hints *hint_buffer(PyObject *args, Py_buffer *buffer, PyObject **text) {
-    if (!PyArg_ParseTuple(args, "y*U", buffer, text)) return NULL;
-    if ((size_t)buffer->len != sizeof(Hints)) {
-        PyBuffer_Release(buffer);
-        PyErr_SetString(PyExc_ValueError, "not a hint table");
-        return NULL;
-    }
-    return (const Hints *)buffer->buf;
-}
-
 /* candidates(table, text) -> list[int]: the branches that may match `text`, in order: those
  * with a hint in it, and those with no hints. */
 static PyObject *candidates(PyObject *self, PyObject *args) {
     Py_buffer buffer;
     PyObject *text;
-    const Hints *table = hint_buffer(args, &buffer, &text);
-    if (table == NULL) return NULL;
+    if (!PyArg_ParseTuple(args, "y*U", &buffer, &text)) return NULL;
+    if ((size_t)buffer.len != sizeof(Hints)) {
+        PyBuffer_Release(&buffer);
+        PyErr_SetString(PyExc_ValueError, "not a hint table");
+        return NULL;
+    }
+    const Hints *table = (const Hints *)buffer.buf;
     uint64_t bits[2];
     find_hints(table, text, bits);
     PyObject *result = PyList_New(0);
@@ -440,28 +438,6 @@ static PyObject *candidates(PyObject *self, PyObject *args) {
         Py_XDECREF(value);
     }
     PyBuffer_Release(&buffer);
-    return result;
-}
-
-/* hints_in(table, text) -> int: bit h is set when hint h occurs in `text`. */
-static PyObject *hints_in(PyObject *self, PyObject *args) {
-    Py_buffer buffer;
-    PyObject *text;
-    const Hints *table = hint_buffer(args, &buffer, &text);
-    if (table == NULL) return NULL;
-    uint64_t bits[2];
-    find_hints(table, text, bits);
-    PyBuffer_Release(&buffer);
-    PyObject *low = PyLong_FromUnsignedLongLong(bits[0]);
-    if (bits[1] == 0 || low == NULL) return low;
-    PyObject *high = PyLong_FromUnsignedLongLong(bits[1]);
-    PyObject *shift = PyLong_FromLong(64);
-    PyObject *shifted = high && shift ? PyNumber_Lshift(high, shift) : NULL;
-    PyObject *result = shifted ? PyNumber_Or(shifted, low) : NULL;
-    Py_XDECREF(high);
-    Py_XDECREF(shift);
-    Py_XDECREF(shifted);
-    Py_DECREF(low);
     return result;
 }
 
@@ -501,7 +477,6 @@ static PyObject *case_counts(PyObject *self, PyObject *args) {
 static PyMethodDef methods[] = {
     {"case_counts", case_counts, METH_VARARGS, "Count letters, capitals and capitalized words."},
     {"hint_table", hint_table, METH_VARARGS, "Build the lookup of up to 128 ASCII hints."},
-    {"hints_in", hints_in, METH_VARARGS, "Return the bit set of the hints that occur in a text."},
     {"candidates", candidates, METH_VARARGS, "Return the rule branches that may match a text."},
     {"table", table, METH_VARARGS, "Build the lookup table of a vocabulary's own features."},
     {"columns", columns, METH_VARARGS, "Return the columns of a normalized block's own features."},

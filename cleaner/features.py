@@ -7,6 +7,7 @@ import string
 from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Callable, Hashable, Iterable, Sequence
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -38,6 +39,7 @@ TAIL_CHARS = 12
 HEAD_WORDS = 24
 TAIL_WORDS = 6
 PAIR_WORDS = 8  # word pairs are read among the first words only
+NWORDS_BINS = (2, 4, 7, 12, 20, 35, 60)
 # Noise markers sit at a block's ends; searching only there bounds the cost of long paragraphs.
 RULE_HEAD_CHARS = 160
 RULE_TAIL_CHARS = 80
@@ -159,8 +161,9 @@ def char_class(char: str) -> str:
 class RuleChecks:
     """The rules of one case (RULES or CASED_RULES), each branch with its hints as bits.
 
-    A block's hints are found in one pass (compiled: cleaner/_own.c) as a bit set; a branch
-    none of whose hints is present cannot match, so its regex is not run. Most lines are prose
+    A branch none of whose hints is present cannot match, so its regex is not run. Compiled
+    (cleaner/_own.c), a block's hints are found in one pass and the branches to run come back
+    as a list. Most lines are prose
     and hold few hints: looking for each of about 100 hints with `in` cost most of the rules' time.
     """
 
@@ -176,12 +179,6 @@ class RuleChecks:
                          for mask, regex in branches]
         self.table = hint_table(self.hints, [mask for _, mask, _ in self.branches])
 
-    def present(self, text: str) -> int:
-        """Return the bit set of the hints that occur in `text`."""
-        if self.table is not None:
-            found: int = compiled_own.hints_in(self.table, text)
-            return found
-        return sum(1 << i for i, hint in enumerate(self.hints) if hint in text)
 
     def matching(self, text: str) -> list[str]:
         """Return the names of the rules with a branch matching `text`."""
@@ -196,7 +193,7 @@ class RuleChecks:
 
     def matching_in_python(self, text: str) -> list[str]:
         """Return `matching(text)` without the compiled module."""
-        present = self.present(text)
+        present = sum(1 << i for i, hint in enumerate(self.hints) if hint in text)
         names = []
         for name, branches in self.checks:
             for mask, regex in branches:
@@ -267,13 +264,10 @@ def own_features(text: str) -> list[str]:
     return feats
 
 
-NWORDS_BINS = (2, 4, 7, 12, 20, 35, 60)
-# The prefixes of own_features' names, longest first where one begins another.
+# The prefixes of own_features' names.
 OWN_PREFIXES = ("nwords:", "w0:", "w$:", "w:", "t:", "b:", "c:", "e:", "s:", "r:")
 LEAD_GRAMS = [slice(i, i + 4) for i in range(HEAD_CHARS + 1 - 3)]
 END_GRAMS = [slice(i, i + 3) for i in range(TAIL_CHARS + 1 - 2)]
-
-
 # The feature kinds the compiled lookup (cleaner/_own.c) finds itself, in its order.
 COMPILED_KINDS = ("w:", "t:", "b:", "w0:", "w$:", "c:", "e:", "nwords:")
 
@@ -385,22 +379,21 @@ def span_columns(texts: Sequence[str]) -> np.ndarray:
 Summary = tuple[dict[str, str], list[str]]
 
 
-# Summaries by text, short blocks only: cleaning reads every block again on each pass, and
-# sites repeat their boilerplate lines across articles.
-SUMMARIES: dict[str, Summary] = {}
-
-
 def summary_of(text: str) -> Summary:
-    """Return a block's shape and rule flags, which its neighbours read too (cached: callers
-    must not modify the result)."""
-    found = SUMMARIES.get(text)
-    if found is None:
-        found = shape_of(text), flags_of(text)
-        if len(text) <= CACHED_BLOCK_MAX_CHARS:
-            if len(SUMMARIES) >= SUMMARY_CACHE_BLOCKS:
-                SUMMARIES.clear()  # cheaper than LRU bookkeeping; refills within a few documents
-            SUMMARIES[text] = found
-    return found
+    """Return a block's shape and rule flags, which its neighbours read too.
+
+    Cached by text (short blocks only): cleaning reads every block again on each pass, and
+    sites repeat their boilerplate lines across articles. Callers must not modify the result.
+    """
+    if len(text) > CACHED_BLOCK_MAX_CHARS:
+        return shape_of(text), flags_of(text)
+    return cached_summary(text)
+
+
+@lru_cache(maxsize=SUMMARY_CACHE_BLOCKS)
+def cached_summary(text: str) -> Summary:
+    """Return `summary_of(text)`, remembered."""
+    return shape_of(text), flags_of(text)
 
 
 NeighbourKey = tuple[str, str, str, str, str, tuple[str, ...]]
