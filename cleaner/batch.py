@@ -29,6 +29,7 @@ from cleaner.io import (
     atomic_writer,
     audit_lines,
     decode_text,
+    encoded,
     json_line,
     jsonl_lines,
     jsonl_record,
@@ -61,16 +62,19 @@ class RecordTask:
 
     source: str
     line_number: int
-    line: str
+    line: bytes  # as read: decoded by the worker, so the parent never decodes a record
 
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    """What cleaning one document gave: output for the parent to write, audit, counts or error."""
+    """What cleaning one document gave: output for the parent to write, audit, counts or error.
+
+    Output and audit come encoded: with --jobs the parent only copies bytes to the files.
+    """
 
     name: str
-    output: str | None = None
-    audit: tuple[str, ...] = ()
+    output: bytes | None = None
+    audit: bytes = b""
     blocks: int = 0
     removed: tuple[tuple[str, int], ...] = ()
     error: str | None = None
@@ -147,11 +151,13 @@ def finished(name: str, doc: Document, cleaned: Cleaned, settings: Settings,
     """Return the outcome of a cleaned document, with its audit lines and notes."""
     notes = tuple(n for n in (doc.meta.get("decoding"), doc.meta.get("extraction"),
                               cut_note(doc, cleaned)) if n)
-    audit = audit_lines(name, removed_entries(doc, cleaned)) if settings.audit else ()
-    audit += tuple(json_line({"source": name, "note": note}) for note in notes if settings.audit)
+    audit = ""
+    if settings.audit:
+        audit = audit_lines(name, removed_entries(doc, cleaned)) + "".join(
+            json_line({"source": name, "note": note}) for note in notes)
     kinds = Counter(v.label.value for v in cleaned.removed)
-    return Outcome(name, output, audit, len(doc.blocks), tuple(sorted(kinds.items())),
-                   notes=notes)
+    return Outcome(name, None if output is None else encoded(output), encoded(audit),
+                   len(doc.blocks), tuple(sorted(kinds.items())), notes=notes)
 
 
 def cut_note(doc: Document, cleaned: Cleaned) -> str | None:
@@ -190,7 +196,7 @@ def clean_record(task: RecordTask, settings: Settings) -> Outcome:
     """Clean one JSON Lines record: its fields kept, `clean_text` (and `removed`) added."""
     where = f"{task.source}:{task.line_number}"
     try:
-        record = parse_record(task.line, where)
+        record = parse_record(task.line.decode("utf-8", "replace"), where)
         field_name = settings.html_field or settings.text_field
         value = record.get(field_name)
         if not isinstance(value, str):
@@ -290,7 +296,7 @@ class Run:
         self.per_file = per_file
         self.totals = Totals()
 
-    def finish(self, outcome: Outcome, out: IO[str] | None, audit: IO[str] | None,
+    def finish(self, outcome: Outcome, out: IO[bytes] | None, audit: IO[bytes] | None,
                per_document_line: bool) -> None:
         """Write and count one outcome, reporting its error or its summary line."""
         self.totals.add(outcome)
@@ -302,7 +308,7 @@ class Run:
         if outcome.output is not None and out is not None:
             out.write(outcome.output)
         if audit is not None:
-            audit.writelines(outcome.audit)
+            audit.write(outcome.audit)
         if (per_document_line or outcome.notes) and self.per_file:
             line = summary_line(outcome.name, outcome.blocks, Counter(dict(outcome.removed)))
             self.report(printable("".join([line, *(f"; {note}" for note in outcome.notes)])))
@@ -312,7 +318,7 @@ class Run:
         try:
             with ExitStack() as stack:
                 audit = self.open(stack, self.audit_path)
-                out = self.open(stack, jsonl_file) or sys.stdout
+                out = self.open(stack, jsonl_file) or stdout_bytes()
                 for outcome in outcomes(clean_file, tasks, self.settings, self.jobs, self.client):
                     self.finish(outcome, out, audit, per_document_line=True)
                 out.flush()
@@ -333,7 +339,7 @@ class Run:
                         self.report(printable(f"cleaner: {error}"))
                     except OSError as error:
                         self.output_failed(error, [shard.destination])
-                sys.stdout.flush()
+                stdout_bytes().flush()
         except OSError as error:
             self.output_failed(error, [self.audit_path])
         return self.totals
@@ -344,20 +350,20 @@ class Run:
         names = ", ".join(str(p) for p in paths if p is not None) or "standard output"
         self.report(printable(f"cleaner: {names}: cannot write ({error.strerror or error})"))
 
-    def clean_shard(self, shard: Shard, audit: IO[str] | None) -> None:
+    def clean_shard(self, shard: Shard, audit: IO[bytes] | None) -> None:
         """Clean one JSON Lines input into its destination, which appears only when complete."""
         tasks = (RecordTask(shard.source.path, number, line)
-                 for number, line in jsonl_lines(shard.source.path) if line.strip(" \t\r\n"))
+                 for number, line in jsonl_lines(shard.source.path) if line.strip(b" \t\r\n"))
         if self.record_dir is not None:
             self.clean_shard_to_files(tasks, shard.source.path, audit)
             return
         with ExitStack() as stack:
-            out = self.open(stack, shard.destination) or sys.stdout
+            out = self.open(stack, shard.destination) or stdout_bytes()
             for outcome in outcomes(clean_record, tasks, self.settings, self.jobs, self.client):
                 self.finish(outcome, out, audit, per_document_line=False)
 
     def clean_shard_to_files(self, tasks: Iterable[RecordTask], source: str,
-                             audit: IO[str] | None) -> None:
+                             audit: IO[bytes] | None) -> None:
         """Clean records into one text file each, `<id>.txt` under the output directory."""
         assert self.record_dir is not None
         first_line = self.first_line
@@ -385,16 +391,23 @@ class Run:
                                         f"{first_line[key]})")
         first_line[key] = where
         try:
-            write_atomic(self.record_dir / relative, outcome.output or "")
+            with atomic_writer(self.record_dir / relative) as out:
+                out.write(outcome.output or b"")
         except OSError as error:
             return Outcome(where, error=f"{where}: cannot write {relative} "
                                         f"({error.strerror or error})")
         return dataclasses.replace(outcome, output=None)
 
     @staticmethod
-    def open(stack: ExitStack, path: Path | None) -> IO[str] | None:
+    def open(stack: ExitStack, path: Path | None) -> IO[bytes] | None:
         """Return an atomic writer for `path` that lives as long as `stack`, or None."""
         return None if path is None else stack.enter_context(atomic_writer(path))
+
+
+def stdout_bytes() -> IO[bytes]:
+    """Return standard output for bytes, after what was printed to it as text."""
+    sys.stdout.flush()
+    return sys.stdout.buffer
 
 
 def summary_line(source: str, blocks: int, removed: Counter[str]) -> str:

@@ -69,7 +69,7 @@ def clean_partition(records: Iterable[dict[str, Any]], blob: ModelBlob,
     preload_model(settings.model_path, model_of(blob))
     cleaned = []
     for number, record in enumerate(records, 1):
-        outcome = clean_record(RecordTask("partition", number, json.dumps(record)), settings)
+        outcome = clean_record(RecordTask("partition", number, json.dumps(record).encode()), settings)
         if outcome.error is not None:
             cleaned.append({**record, "clean_error": outcome.error})
         else:

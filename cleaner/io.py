@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import codecs
 import gzip
-import io
 import json
 import os
 import re
@@ -15,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from cleaner.blocks import Cleaned, CleanerError, Document
 
@@ -160,11 +159,12 @@ def read_text(source: str) -> str:
 
 
 @contextmanager
-def atomic_writer(path: Path) -> Iterator[IO[str]]:
-    """Yield a text file that appears at `path` only when the block completes (gzip for *.gz).
+def atomic_writer(path: Path) -> Iterator[IO[bytes]]:
+    """Yield a binary file that appears at `path` only when the block completes (gzip for *.gz).
 
     Until then it is a hidden temporary file beside `path`, removed on any error or interrupt,
-    so no reader ever sees a half-written output.
+    so no reader ever sees a half-written output. It takes bytes: workers encode what they
+    return, so the parent of a --jobs run only moves bytes.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     for leftover in path.parent.glob(f".{glob_escape(path.name)}.*.tmp"):
@@ -172,23 +172,23 @@ def atomic_writer(path: Path) -> Iterator[IO[str]]:
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(handle, "wb") as raw:
-            packed: Any = gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) if path.name.endswith(
-                ".gz") else raw
-            # backslashreplace: a lone surrogate from a JSON escape must not abort the write.
-            text = io.TextIOWrapper(packed, encoding="utf-8", errors="backslashreplace",
-                                    newline="")
-            try:
-                yield text
-            finally:
-                text.detach()  # flushes, and leaves closing the files to this function
-            if packed is not raw:
-                packed.close()  # writes the gzip trailer; leaves `raw` open
+            if path.name.endswith(".gz"):
+                with gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as packed:
+                    yield cast(IO[bytes], packed)  # closing it writes the gzip trailer and leaves `raw` open
+            else:
+                yield raw
             raw.flush()
             os.fsync(raw.fileno())
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def encoded(text: str) -> bytes:
+    """Return `text` as UTF-8; a lone surrogate (from a JSON escape) is written as `\\udxxx`
+    rather than aborting the write."""
+    return text.encode("utf-8", "backslashreplace")
 
 
 def glob_escape(name: str) -> str:
@@ -199,7 +199,7 @@ def glob_escape(name: str) -> str:
 def write_atomic(path: Path, text: str) -> None:
     """Write `text` to `path` so that no half-written file can ever exist there."""
     with atomic_writer(path) as out:
-        out.write(text)
+        out.write(encoded(text))
 
 
 def is_fresh(output: Path, inputs: list[Path]) -> bool:
@@ -227,9 +227,9 @@ def removed_entries(doc: Document, cleaned: Cleaned) -> list[dict[str, Any]]:
              "text": doc.blocks[v.block_index].text} for v in cleaned.removed]
 
 
-def audit_lines(source: str, entries: list[dict[str, Any]]) -> tuple[str, ...]:
+def audit_lines(source: str, entries: list[dict[str, Any]]) -> str:
     """Return the removal audit's JSON lines for one document."""
-    return tuple(json_line({"source": source, **entry}) for entry in entries)
+    return "".join(json_line({"source": source, **entry}) for entry in entries)
 
 
 def jsonl_record(source: str, cleaned: Cleaned) -> str:
@@ -248,18 +248,18 @@ def json_line(value: Any) -> str:
     return line
 
 
-def jsonl_lines(source: str) -> Iterator[tuple[int, str]]:
-    """Yield (line number, line) of a JSON Lines file or stdin, streamed in constant memory."""
+def jsonl_lines(source: str) -> Iterator[tuple[int, bytes]]:
+    """Yield (line number, raw line) of a JSON Lines file or stdin, streamed in constant memory.
+
+    Lines stay bytes, split at \\n only (a lone \\r inside a record must not split it): the
+    worker that cleans a record decodes it, not the parent that reads the file.
+    """
     if source == STDIN:
-        stream: IO[str] = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace",
-                                           newline="\n")
+        stream: IO[bytes] = sys.stdin.buffer
     else:
         try:
-            # Only \n ends a record: a lone \r inside one must not split it.
-            stream = (gzip.open(source, "rt", encoding="utf-8", errors="replace", newline="\n")
-                      if source.lower().endswith(".gz")
-                      else open(source, encoding="utf-8", errors="replace",  # noqa: SIM115
-                                newline="\n"))
+            stream = cast(IO[bytes], gzip.open(source, "rb")) if source.lower().endswith(
+                ".gz") else open(source, "rb")  # noqa: SIM115
         except OSError as error:
             raise CleanerError(source, f"cannot read ({error.strerror or error})") from None
     with stream:

@@ -65,7 +65,7 @@ def test_clean_bag_adds_clean_text_as_local_cleaning_does(client: Any,
     bag = dask_bag.from_sequence(records, npartitions=4)
     cleaned = clean_bag(bag).compute()
     settings = Settings(DEFAULT_MODEL, "jsonl")
-    expected = [clean_record(RecordTask("local", 1, json.dumps(r)), settings) for r in records[:60]]
+    expected = [clean_record(RecordTask("local", 1, json.dumps(r).encode()), settings) for r in records[:60]]
     assert [r["clean_text"] for r in cleaned[:60]] == [
         json.loads(e.output or "")["clean_text"] for e in expected]
     assert cleaned[60]["text"] == 3

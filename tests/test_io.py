@@ -54,7 +54,7 @@ def test_atomic_writer_leaves_nothing_when_interrupted(tmp_path: Path) -> None:
 
     def write_half() -> None:
         with atomic_writer(target) as out:
-            out.write("half of it")
+            out.write(b"half of it")
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
@@ -65,7 +65,7 @@ def test_atomic_writer_leaves_nothing_when_interrupted(tmp_path: Path) -> None:
 def test_atomic_writer_gzips_by_name(tmp_path: Path) -> None:
     target = tmp_path / "a.jsonl.gz"
     with atomic_writer(target) as out:
-        out.write("{}\n")
+        out.write(b"{}\n")
     assert gzip.decompress(target.read_bytes()) == b"{}\n"
 
 
