@@ -190,18 +190,9 @@ static int by_value(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-/* columns(table, norm) -> list[int]: the sorted distinct columns of the word, pair, edge-word,
+/* Fill `found` with the sorted columns (a column may repeat) of the word, pair, edge-word,
  * character n-gram and word-count features of `norm`, a block's normalized lower-case text. */
-static PyObject *columns(PyObject *self, PyObject *args) {
-    Py_buffer buffer;
-    PyObject *norm;
-    if (!PyArg_ParseTuple(args, "y*U", &buffer, &norm)) return NULL;
-    if ((size_t)buffer.len < sizeof(Header)) {
-        PyBuffer_Release(&buffer);
-        PyErr_SetString(PyExc_ValueError, "not a feature table");
-        return NULL;
-    }
-    const Header *header = (const Header *)buffer.buf;
+static void find_columns(const Header *header, PyObject *norm, Found *found) {
     int ukind = PyUnicode_KIND(norm);
     const void *data = PyUnicode_DATA(norm);
     Py_ssize_t n = PyUnicode_GET_LENGTH(norm);
@@ -309,11 +300,32 @@ static PyObject *columns(PyObject *self, PyObject *args) {
     int64_t bin = 0;
     while (bin < header->bins_count && count >= header->bins[bin]) bin++;
     want(&wanted, finish_hash(add_char(start_hash(NWORDS), (Py_UCS4)('0' + bin))));
-    Found found;
-    look_up_all(header, &wanted, &found);
-    PyBuffer_Release(&buffer);
+    look_up_all(header, &wanted, found);
+    qsort(found->items, (size_t)found->count, sizeof(int64_t), by_value);
+}
 
-    qsort(found.items, (size_t)found.count, sizeof(int64_t), by_value);
+/* The feature table in `buffer`, or NULL with ValueError if it is too short to be one. */
+static const Header *header_of(Py_buffer *buffer) {
+    if ((size_t)buffer->len < sizeof(Header)) {
+        PyErr_SetString(PyExc_ValueError, "not a feature table");
+        return NULL;
+    }
+    return (const Header *)buffer->buf;
+}
+
+/* columns(table, norm) -> list[int]: the sorted distinct columns of find_columns. */
+static PyObject *columns(PyObject *self, PyObject *args) {
+    Py_buffer buffer;
+    PyObject *norm;
+    if (!PyArg_ParseTuple(args, "y*U", &buffer, &norm)) return NULL;
+    const Header *header = header_of(&buffer);
+    if (header == NULL) {
+        PyBuffer_Release(&buffer);
+        return NULL;
+    }
+    Found found;
+    find_columns(header, norm, &found);
+    PyBuffer_Release(&buffer);
     PyObject *result = PyList_New(0);
     if (result == NULL) return NULL;
     for (int k = 0; k < found.count; k++) {
@@ -326,6 +338,70 @@ static PyObject *columns(PyObject *self, PyObject *args) {
         }
         Py_DECREF(value);
     }
+    return result;
+}
+
+/* row_sums(table, norms, extras, weights, labels) -> bytes: for each normalized text of
+ * `norms`, the sum of the weight rows of its distinct columns (find_columns') and of the
+ * columns in the matching list of `extras`, as `labels` doubles; `weights` is a C-contiguous
+ * float64 buffer of `labels` columns. What model.column_sums does over columns(), in one call
+ * a document instead of a gather and a reduceat over Python lists. */
+static PyObject *row_sums(PyObject *self, PyObject *args) {
+    Py_buffer buffer, weights;
+    PyObject *norms, *extras;
+    Py_ssize_t labels;
+    if (!PyArg_ParseTuple(args, "y*O!O!y*n", &buffer, &PyList_Type, &norms, &PyList_Type,
+                          &extras, &weights, &labels))
+        return NULL;
+    PyObject *result = NULL;
+    const Header *header = header_of(&buffer);
+    Py_ssize_t texts = PyList_GET_SIZE(norms);
+    Py_ssize_t rows = labels > 0 ? weights.len / (Py_ssize_t)sizeof(double) / labels : 0;
+    if (header == NULL) goto done;
+    if (labels <= 0 || weights.len % ((Py_ssize_t)sizeof(double) * labels) ||
+        PyList_GET_SIZE(extras) != texts) {
+        PyErr_SetString(PyExc_ValueError, "weights, labels and extras do not fit");
+        goto done;
+    }
+    result = PyBytes_FromStringAndSize(NULL, texts * labels * (Py_ssize_t)sizeof(double));
+    if (result == NULL) goto done;
+    double *out = (double *)PyBytes_AS_STRING(result);
+    const double *w = (const double *)weights.buf;
+    for (Py_ssize_t t = 0; t < texts; t++) {
+        PyObject *norm = PyList_GET_ITEM(norms, t), *extra = PyList_GET_ITEM(extras, t);
+        if (!PyUnicode_Check(norm) || !PyList_Check(extra)) {
+            PyErr_SetString(PyExc_TypeError, "norms must be str and extras lists of int");
+            Py_CLEAR(result);
+            goto done;
+        }
+        Found found;
+        find_columns(header, norm, &found);
+        double *row = out + t * labels;
+        memset(row, 0, (size_t)labels * sizeof(double));
+        for (int k = 0; k < found.count; k++) {
+            if (k && found.items[k] == found.items[k - 1]) continue;
+            if (found.items[k] >= rows) {
+                PyErr_SetString(PyExc_IndexError, "the table's column is past the weights");
+                Py_CLEAR(result);
+                goto done;
+            }
+            const double *from = w + found.items[k] * labels;
+            for (Py_ssize_t l = 0; l < labels; l++) row[l] += from[l];
+        }
+        for (Py_ssize_t k = 0; k < PyList_GET_SIZE(extra); k++) {
+            Py_ssize_t column = PyLong_AsSsize_t(PyList_GET_ITEM(extra, k));
+            if (column < 0 || column >= rows) {
+                if (!PyErr_Occurred()) PyErr_SetString(PyExc_IndexError, "column out of range");
+                Py_CLEAR(result);
+                goto done;
+            }
+            const double *from = w + column * labels;
+            for (Py_ssize_t l = 0; l < labels; l++) row[l] += from[l];
+        }
+    }
+done:
+    PyBuffer_Release(&buffer);
+    PyBuffer_Release(&weights);
     return result;
 }
 
@@ -480,6 +556,7 @@ static PyMethodDef methods[] = {
     {"candidates", candidates, METH_VARARGS, "Return the rule branches that may match a text."},
     {"table", table, METH_VARARGS, "Build the lookup table of a vocabulary's own features."},
     {"columns", columns, METH_VARARGS, "Return the columns of a normalized block's own features."},
+    {"row_sums", row_sums, METH_VARARGS, "Return the summed weight rows of normalized blocks."},
     {NULL, NULL, 0, NULL},
 };
 

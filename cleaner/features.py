@@ -311,12 +311,27 @@ class OwnColumns:
         """Return the distinct columns of the block's own features (see own_features)."""
         if self.table is None:
             return self.of_in_python(text)
-        found = compiled_own.columns(self.table, normalized(text).lower())
+        return compiled_own.columns(self.table, normalized(text).lower()) + self.summary_columns(
+            text)
+
+    def summary_columns(self, text: str) -> list[int]:
+        """Return the columns of the block's shape and rule flags."""
         shape, flags = summary_of(text)
         known = set(map(self.shape, shape.items()))
         known.update(map(self.flag, flags))
         known.discard(None)
-        return found + list(known)  # type: ignore[arg-type]  # None is gone
+        return list(known)  # type: ignore[arg-type]  # None is gone
+
+    def summed(self, texts: list[str], weights: np.ndarray) -> np.ndarray | None:
+        """Return one row per text: the summed `weights` rows of `of(text)`, found and summed
+        in one compiled call (None without the compiled module)."""
+        if self.table is None:
+            return None
+        labels = weights.shape[1]
+        raw = compiled_own.row_sums(self.table, [normalized(text).lower() for text in texts],
+                                    [self.summary_columns(text) for text in texts],
+                                    np.ascontiguousarray(weights, dtype=np.float64), labels)
+        return np.frombuffer(raw).reshape(len(texts), labels)
 
     def of_in_python(self, text: str) -> list[int]:
         """Return `of(text)` without the compiled lookup."""
@@ -641,10 +656,14 @@ class BlockFeaturizer:
 
     def own_columns(self, text: str) -> list[int]:
         """Return the distinct columns of `own_features(text)`."""
-        lookup = self.__dict__.get("_own_columns")
+        return self.own_lookup().of(text)
+
+    def own_lookup(self) -> OwnColumns:
+        """Return the lookup of own-feature columns, built on first use."""
+        lookup: OwnColumns | None = self.__dict__.get("_own_columns")
         if lookup is None:
             lookup = self.__dict__["_own_columns"] = OwnColumns(self.vocabulary_)
-        return lookup.of(text)
+        return lookup
 
     def place_columns(self, key: PlaceKey) -> list[int]:
         """Return the columns of a block's place features, cached by their key."""

@@ -6,7 +6,7 @@ import hashlib
 import importlib.util
 import json
 import platform
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,6 +19,7 @@ from cleaner.features import (
     COLUMNS_CACHE_ENTRIES,
     FEATURE_VERSION,
     BlockFeaturizer,
+    NeighbourKey,
     array_from_state,
     array_state,
     document_place_keys,
@@ -71,16 +72,18 @@ class LinearBlockModel:
     # Summed weights of a block's own columns (by text) and of what a neighbour or a place adds
     # (by key): worked out once, never pickled.
     sums: dict[Hashable, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
+    shown: ShownSums = field(default_factory=lambda: ShownSums(), repr=False, compare=False)
 
     def __getstate__(self) -> dict[str, Any]:
         """Return the fields to pickle, arrays as plain bytes (see `load_model`)."""
         return {name: array_state(value) if isinstance(value, np.ndarray) else value
                 for name, value in ((f.name, getattr(self, f.name)) for f in fields(self))
-                if name != "sums"}
+                if name not in UNPICKLED}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         """Restore the fields written by __getstate__."""
         object.__setattr__(self, "sums", {})  # the dataclass is frozen
+        object.__setattr__(self, "shown", ShownSums())
         for name, value in state.items():
             restored = array_from_state(value) if isinstance(value, tuple) else value
             object.__setattr__(self, name, restored)
@@ -104,10 +107,10 @@ class LinearBlockModel:
         places = document_place_keys(texts, window)  # first: it summarises the blocks at once
         keys = {text: neighbour_key(text) for text in texts}
         total = self.own_sums(texts)
-        for offset in offsets(window):
-            shown = [self.keyed_sum((offset, keys[texts[i + offset]]), features_of_neighbour)
-                     for i in range(max(0, -offset), min(n, n - offset))]
-            total[max(0, -offset):min(n, n - offset)] += np.array(shown).reshape(-1, len(LABELS))
+        rows = self.shown.rows([keys[text] for text in texts], self.shown_sums)
+        for j, offset in enumerate(offsets(window)):  # block i reads block i + offset
+            total[max(0, -offset):min(n, n - offset)] += self.shown.table[
+                rows[max(0, offset):min(n, n + offset)], j]
         total += np.array([self.keyed_sum(place, self.place_features) for place in places])
         return total
 
@@ -119,8 +122,10 @@ class LinearBlockModel:
         missing = list(dict.fromkeys(text for text, row in zip(texts, found, strict=True)
                                      if row is None))
         if missing:
-            summed = dict(zip(missing, self.column_sums([self.featurizer.own_columns(text)
-                                                         for text in missing]), strict=True))
+            rows = self.featurizer.own_lookup().summed(missing, self.weights)
+            if rows is None:  # no compiled module
+                rows = self.column_sums([self.featurizer.own_columns(text) for text in missing])
+            summed = dict(zip(missing, rows, strict=True))
             for text in missing:
                 if len(text) <= CACHED_BLOCK_MAX_CHARS:
                     self.remember(text, summed[text])
@@ -150,6 +155,12 @@ class LinearBlockModel:
             self.remember(key, found)
         return found
 
+    def shown_sums(self, key: NeighbourKey) -> np.ndarray:
+        """Return what a neighbour with this key adds at each offset: one row per offset."""
+        return np.array([self.weights[self.featurizer.known_columns(
+            features_of_neighbour(offset, key))].sum(axis=0)
+            for offset in offsets(self.featurizer.window)])
+
     def place_features(self, *key: Any) -> list[str]:
         """Return the features of a place key (see features.features_of_place)."""
         return features_of_place(key, self.featurizer.window)
@@ -167,6 +178,41 @@ class LinearBlockModel:
             return first
         stacked = context_matrix(first, span_columns([b.text for b in doc.blocks]))
         return softmax(stacked @ self.context_weights + self.context_bias)
+
+
+UNPICKLED = ("sums", "shown")  # caches, worked out while cleaning
+
+
+class ShownSums:
+    """What each neighbour key adds to a block at each offset, as rows of one table.
+
+    A document's neighbour sums are then one gather per offset, where looking up each block's
+    sum at each offset by (offset, key) cost four dictionary lookups of nested tuples a block.
+    """
+
+    def __init__(self) -> None:
+        self.ids: dict[NeighbourKey, int] = {}
+        self.table = np.zeros((0, 0, 0))
+
+    def rows(self, keys: list[NeighbourKey],
+             sums_of: Callable[[NeighbourKey], np.ndarray]) -> np.ndarray:
+        """Return the table row of each key, adding the keys not in it (their rows from
+        `sums_of`); a full table starts again empty, as the other caches do."""
+        new = [key for key in dict.fromkeys(keys) if key not in self.ids]
+        if new:
+            if len(self.ids) + len(new) > COLUMNS_CACHE_ENTRIES:
+                self.ids.clear()
+                new = list(dict.fromkeys(keys))
+            added = np.array([sums_of(key) for key in new])
+            start = len(self.ids)
+            if start + len(new) > len(self.table):  # grow by doubling: few copies in all
+                grown = np.zeros((max(64, 2 * (start + len(new))), *added.shape[1:]))
+                if start:
+                    grown[:start] = self.table[:start]
+                self.table = grown
+            self.table[start:start + len(new)] = added
+            self.ids.update((key, start + i) for i, key in enumerate(new))
+        return np.array([self.ids[key] for key in keys], dtype=np.intp)
 
 
 def softmax(scores: np.ndarray) -> np.ndarray:

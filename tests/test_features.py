@@ -210,6 +210,46 @@ def test_compiled_case_counts_equal_python_counts_on_the_corpus(shared_corpus: P
     assert [text for text in blocks if case_counts(text) != case_counts_in_python(text)] == []
 
 
+def test_compiled_row_sums_equal_the_columns_summed(shared_corpus: Path) -> None:
+    model = load_model()
+    lookup = model.featurizer.own_lookup()
+    texts = list(dict.fromkeys(fixture_blocks() + corpus_lines() + ODD_PIECES))
+    summed = lookup.summed(texts, model.weights)
+    assert summed is not None
+    expected = model.column_sums([lookup.of(text) for text in texts])
+    np.testing.assert_allclose(summed, expected, rtol=0, atol=1e-12)
+
+
+def test_compiled_row_sums_refuse_weights_that_do_not_fit() -> None:
+    model = load_model()
+    table = model.featurizer.own_lookup().table
+    assert table is not None
+    assert compiled_own is not None
+    labels = model.weights.shape[1]
+    with pytest.raises(IndexError):  # the table's columns are past these few rows
+        compiled_own.row_sums(table, ["the quick brown fox"], [[]], model.weights[:3], labels)
+    with pytest.raises(IndexError):
+        compiled_own.row_sums(table, [""], [[10**9]], model.weights, labels)
+    with pytest.raises(ValueError, match="do not fit"):
+        compiled_own.row_sums(table, ["a"], [], model.weights, labels)
+    with pytest.raises(TypeError):
+        compiled_own.row_sums(table, [b"a"], [[]], model.weights, labels)
+
+
+def test_summed_weights_stay_exact_when_the_neighbour_table_refills(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import cleaner.model
+
+    monkeypatch.setattr(cleaner.model, "COLUMNS_CACHE_ENTRIES", 40)  # refills every few documents
+    model = load_model()
+    docs = [item.doc for item in read_fixtures([ROOT / "fixtures"])][:40]
+    for doc in docs + docs:
+        starts, columns = model.featurizer.encode(doc)
+        expected = np.add.reduceat(model.weights[columns], starts, axis=0)
+        np.testing.assert_allclose(model.summed_weights(doc), expected, rtol=0, atol=1e-9)
+    assert len(model.shown.ids) <= 40 + max(len(doc.blocks) for doc in docs)
+
+
 def test_column_sums_handle_empty_rows_anywhere() -> None:
     model = load_model()
     rows = [[], [3, 5], [], [7], [1, 2, 4], [], []]
