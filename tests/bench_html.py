@@ -33,7 +33,7 @@ Pages are decoded as UTF-8 (the benchmark's README says they are; an invalid byt
 and the page is counted as not UTF-8) and each system gets the same str, as the benchmark's
 extractor scripts pass it. Pages/s is the wall time of the extraction loop alone: reading,
 decompressing, imports, model loading and one warm-up call come before it. The loop runs
---passes times and the fastest pass counts; scores come from the first.
+--passes times, round the systems in turn, and the fastest pass counts; scores come from the first.
 The systems are called as the benchmark's extractors/run_*.py call them: its trafilatura row is
 trafilatura-nocomments, readability's HTML becomes text through html-text, and jusText runs with
 run_justext.py's parameters and English stoplist rather than the library defaults, on both
@@ -349,14 +349,9 @@ def run_system(extract: Extract, pages: list[Page]) -> tuple[list[str], list[str
     return outputs, failures, time.perf_counter() - started
 
 
-def measure(name: str, pages: list[Page], passes: int) -> dict[str, Any]:
-    """Return the scores, noise lines, failures and speed (fastest pass) of one system."""
-    extract = SYSTEMS[name]()
-    with contextlib.suppress(Exception):  # untimed: first-call setup is no page's cost
-        extract(pages[0].html)
-    outputs, failures, seconds = run_system(extract, pages)
-    for _ in range(passes - 1):  # load from other processes only ever slows a pass down
-        seconds = min(seconds, run_system(extract, pages)[2])
+def figures_of(name: str, pages: list[Page], outputs: list[str], failures: list[str],
+               seconds: float) -> dict[str, Any]:
+    """Return the scores, noise lines, failures and speed of one system."""
     noise = sum(len(noise_lines(page.truth, pred)) for page, pred in zip(pages, outputs, strict=True))
     if failures:
         sys.stderr.write(f"bench_html: {name}: {len(failures)} pages raised; first {failures[0]}\n")
@@ -365,15 +360,30 @@ def measure(name: str, pages: list[Page], passes: int) -> dict[str, Any]:
 
 
 def benchmark(names: list[str], page_set: PageSet, passes: int) -> dict[str, Any]:
-    """Return every figure of one set's run: one entry per system measured and the skipped ones."""
+    """Return every figure of one set's run: one entry per system measured and the skipped ones.
+
+    The passes go round the systems (each system's first pass, then each one's second, ...):
+    this machine's speed drifts over minutes, and each system's fastest pass then comes from
+    the same stretch of time as the others', so the pages/s ratios do not drift with it.
+    """
     pages = page_set.pages
-    systems: dict[str, dict[str, Any]] = {}
+    extracts: dict[str, Extract] = {}
     skipped: dict[str, str] = {}
     for name in names:
         try:
-            systems[name] = measure(name, pages, passes)
+            extracts[name] = SYSTEMS[name]()
         except Skipped as reason:
             skipped[name] = str(reason)
+            continue
+        with contextlib.suppress(Exception):  # untimed: first-call setup is no page's cost
+            extracts[name](pages[0].html)
+    first = {name: run_system(extract, pages) for name, extract in extracts.items()}
+    seconds = {name: run[2] for name, run in first.items()}
+    for _ in range(passes - 1):  # load from other processes only ever slows a pass down
+        for name, extract in extracts.items():
+            seconds[name] = min(seconds[name], run_system(extract, pages)[2])
+    systems = {name: figures_of(name, pages, outputs, failures, seconds[name])
+               for name, (outputs, failures, _) in first.items()}
     base = systems.get(BASE_SYSTEM)
     for figures in systems.values():
         figures["speed_ratio"] = figures["pages_per_s"] / base["pages_per_s"] if base else None
