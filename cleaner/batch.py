@@ -186,7 +186,7 @@ def clean_file(task: FileTask, settings: Settings) -> Outcome:
         text = jsonl_record(name, cleaned) if settings.output_format == "jsonl" else cleaned.text
         return finished(name, doc, cleaned, settings, text)
     try:
-        write_atomic(task.destination, cleaned.text)
+        write_atomic(task.destination, encoded(cleaned.text))
     except OSError as error:
         return Outcome(name, error=f"{task.destination}: cannot write ({error.strerror or error})")
     return finished(name, doc, cleaned, settings, None)
@@ -391,8 +391,7 @@ class Run:
                                         f"{first_line[key]})")
         first_line[key] = where
         try:
-            with atomic_writer(self.record_dir / relative) as out:
-                out.write(outcome.output or b"")
+            write_atomic(self.record_dir / relative, outcome.output or b"")
         except OSError as error:
             return Outcome(where, error=f"{where}: cannot write {relative} "
                                         f"({error.strerror or error})")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cleaner.blocks import KEPT_LABELS, Cleaned, Document, Verdict
+from cleaner.blocks import KEPT_LABELS, Block, Cleaned, Document, Label, Verdict
 from cleaner.model import LinearBlockModel, decide
 from cleaner.segment import segment_text
 
@@ -10,8 +10,13 @@ from cleaner.segment import segment_text
 def verdicts_for(doc: Document, model: LinearBlockModel) -> list[Verdict]:
     """Return the model's verdict on every block of `doc`."""
     labels, confidences = decide(model.probabilities(doc), model.keep_threshold)
-    return [Verdict(block.index, label, round(float(confidence), 4))
+    return [verdict(block, label, confidence)
             for block, label, confidence in zip(doc.blocks, labels, confidences, strict=True)]
+
+
+def verdict(block: Block, label: Label, confidence: float) -> Verdict:
+    """Return the verdict on one block, its probability rounded as outputs show it."""
+    return Verdict(block.index, label, round(float(confidence), 4))
 
 
 def clean_document(doc: Document, model: LinearBlockModel) -> Cleaned:
@@ -30,9 +35,8 @@ def clean_document(doc: Document, model: LinearBlockModel) -> Cleaned:
         if all(staying):
             break
         # Verdicts only for what goes: most blocks stay, and building theirs cost 5 % of cleaning.
-        removed += [Verdict(block.index, label, round(float(confidence), 4)) for block, label,
-                    confidence, stays in zip(kept, labels, confidences, staying, strict=True)
-                    if not stays]
+        removed += [verdict(block, label, confidence) for block, label, confidence, stays
+                    in zip(kept, labels, confidences, staying, strict=True) if not stays]
         kept = [block for block, stays in zip(kept, staying, strict=True) if stays]
     text = "".join(block.text + "\n" for block in kept)
     return Cleaned(doc_id=doc.id, text=text, kept=tuple(b.index for b in kept),

@@ -196,10 +196,10 @@ def glob_escape(name: str) -> str:
     return "".join(f"[{c}]" if c in "*?[" else c for c in name)
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write `text` to `path` so that no half-written file can ever exist there."""
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write `data` to `path` so that no half-written file can ever exist there."""
     with atomic_writer(path) as out:
-        out.write(encoded(text))
+        out.write(data)
 
 
 def is_fresh(output: Path, inputs: list[Path]) -> bool:

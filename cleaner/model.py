@@ -20,6 +20,7 @@ from cleaner.features import (
     FEATURE_VERSION,
     BlockFeaturizer,
     NeighbourKey,
+    PlaceKey,
     array_from_state,
     array_state,
     document_place_keys,
@@ -69,8 +70,8 @@ class LinearBlockModel:
     # (a run of teasers under a promo header, a short quote line between quoted paragraphs).
     context_weights: np.ndarray | None = None  # (CONTEXT_COLUMNS, n_labels)
     context_bias: np.ndarray | None = None
-    # Summed weights of a block's own columns (by text) and of what a neighbour or a place adds
-    # (by key): worked out once, never pickled.
+    # Summed weights of a block's own columns (by text) and of what a place adds (by key), and
+    # what a neighbour adds (by key, in `shown`): worked out once, never pickled.
     sums: dict[Hashable, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
     shown: ShownSums = field(default_factory=lambda: ShownSums(), repr=False, compare=False)
 
@@ -111,7 +112,7 @@ class LinearBlockModel:
         for j, offset in enumerate(offsets(window)):  # block i reads block i + offset
             total[max(0, -offset):min(n, n - offset)] += self.shown.table[
                 rows[max(0, offset):min(n, n + offset)], j]
-        total += np.array([self.keyed_sum(place, self.place_features) for place in places])
+        total += np.array([self.place_sum(place) for place in places])
         return total
 
     def own_sums(self, texts: list[str]) -> np.ndarray:
@@ -146,13 +147,13 @@ class LinearBlockModel:
             summed[filled] = np.add.reduceat(self.weights[flat], starts, axis=0)
         return summed
 
-    def keyed_sum(self, key: tuple[Any, ...], features: Any) -> np.ndarray:
-        """Return the summed weights of the columns of `features(*key)` (a neighbour's key with
-        its offset, or a place's key)."""
-        found = self.sums.get(key)
+    def place_sum(self, place: PlaceKey) -> np.ndarray:
+        """Return the summed weights of the columns of a place (see features_of_place)."""
+        found = self.sums.get(place)
         if found is None:
-            found = self.weights[self.featurizer.known_columns(features(*key))].sum(axis=0)
-            self.remember(key, found)
+            feats = features_of_place(place, self.featurizer.window)
+            found = self.weights[self.featurizer.known_columns(feats)].sum(axis=0)
+            self.remember(place, found)
         return found
 
     def shown_sums(self, key: NeighbourKey) -> np.ndarray:
@@ -160,10 +161,6 @@ class LinearBlockModel:
         return np.array([self.weights[self.featurizer.known_columns(
             features_of_neighbour(offset, key))].sum(axis=0)
             for offset in offsets(self.featurizer.window)])
-
-    def place_features(self, *key: Any) -> list[str]:
-        """Return the features of a place key (see features.features_of_place)."""
-        return features_of_place(key, self.featurizer.window)
 
     def remember(self, key: Hashable, value: np.ndarray) -> None:
         """Cache a sum, emptying the cache when full (it refills within a few documents)."""
