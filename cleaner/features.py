@@ -312,24 +312,26 @@ class OwnColumns:
         if self.table is None:
             return self.of_in_python(text)
         return compiled_own.columns(self.table, normalized(text).lower()) + self.summary_columns(
-            text)
+            summary_of(text))
 
-    def summary_columns(self, text: str) -> list[int]:
-        """Return the columns of the block's shape and rule flags."""
-        shape, flags = summary_of(text)
+    def summary_columns(self, summary: Summary) -> list[int]:
+        """Return the columns of a block's shape and rule flags (its `summary_of`)."""
+        shape, flags = summary
         known = set(map(self.shape, shape.items()))
         known.update(map(self.flag, flags))
         known.discard(None)
         return list(known)  # type: ignore[arg-type]  # None is gone
 
-    def summed(self, texts: list[str], weights: np.ndarray) -> np.ndarray | None:
+    def summed(self, texts: list[str], summaries: list[Summary],
+               weights: np.ndarray) -> np.ndarray | None:
         """Return one row per text: the summed `weights` rows of `of(text)`, found and summed
-        in one compiled call (None without the compiled module)."""
+        in one compiled call (None without the compiled module); `summaries` are the texts'
+        `summary_of`."""
         if self.table is None:
             return None
         labels = weights.shape[1]
         raw = compiled_own.row_sums(self.table, [normalized(text).lower() for text in texts],
-                                    [self.summary_columns(text) for text in texts],
+                                    [self.summary_columns(summary) for summary in summaries],
                                     np.ascontiguousarray(weights, dtype=np.float64), labels)
         return np.frombuffer(raw).reshape(len(texts), labels)
 
@@ -382,10 +384,19 @@ def compiled_table(names: list[str], runs: dict[str, tuple[int, int]]) -> bytes 
 
 def span_columns(texts: Sequence[str]) -> np.ndarray:
     """Return per block: outside the prose span, before it, after it, is prose, is short."""
-    prose = np.array([is_prose(text) for text in texts], dtype=bool)
+    return span_of(np.array([is_prose(text) for text in texts], dtype=bool),
+                   np.array([is_short(text) for text in texts], dtype=bool))
+
+
+def is_short(text: str) -> bool:
+    """Return True for a block short enough to be a label, a link or a credit."""
+    return len(text) < SHORT_BLOCK_CHARS
+
+
+def span_of(prose: np.ndarray, short: np.ndarray) -> np.ndarray:
+    """Return `span_columns` from the blocks' prose and short flags (boolean arrays)."""
     before = np.cumsum(prose) - prose
     after = prose.sum() - np.cumsum(prose)
-    short = np.array([len(text) < SHORT_BLOCK_CHARS for text in texts])
     ahead, behind = (before == 0) & ~prose, (after == 0) & ~prose
     columns = [ahead | behind, ahead, behind, prose, short]
     return np.column_stack(columns).astype(np.float64)
@@ -418,7 +429,12 @@ def neighbour_key(text: str) -> NeighbourKey:
     """Return the parts of a block's summary that its neighbours read (see neighbour_features).
 
     Far fewer keys than texts occur, so encoding caches a neighbour's columns by its key."""
-    shape, flags = summary_of(text)
+    return key_of_summary(summary_of(text))
+
+
+def key_of_summary(summary: Summary) -> NeighbourKey:
+    """Return `neighbour_key` of the block with this `summary_of`."""
+    shape, flags = summary
     return (shape["len"], shape["end"], shape["quote"], shape["titlecase"], shape["first"],
             tuple(f for f in flags if f in CONTEXT_FLAGS))
 
@@ -497,14 +513,19 @@ def document_place_keys(texts: Sequence[str], window: int) -> list[PlaceKey]:
 
     Few distinct keys occur, so encoding caches a place's columns by its key. The distances to
     the document's ends are clipped to what the features read: the position bins and the
-    edges within `window`. One pass over the blocks: per-block helper calls cost 10 % of
-    cleaning."""
+    edges within `window`."""
+    return place_keys(texts, [is_prose(text) for text in texts],
+                      [is_promo_header(summary_of(text)) for text in texts], window)
+
+
+def place_keys(texts: Sequence[str], prose: Sequence[bool], headers: Sequence[bool],
+               window: int) -> list[PlaceKey]:
+    """Return `document_place_keys` from the blocks' texts and whether each is prose and a
+    promo header. One pass over the blocks: per-block helper calls cost 10 % of cleaning."""
     n = len(texts)
-    summaries = [summary_of(text) for text in texts]
     repeats = Counter(texts)
     # Blocks outside the run of prose paragraphs (before the first, after the last) are where
     # bylines, related headlines and footers sit: count prose blocks on either side.
-    prose = [is_prose(text) for text in texts]
     prose_before = [0]
     for flag in prose:
         prose_before.append(prose_before[-1] + flag)
@@ -521,7 +542,7 @@ def document_place_keys(texts: Sequence[str], window: int) -> list[PlaceKey]:
                      repeats[text] > 1, distance, min(prose_before[i], 3),
                      min(all_prose - prose_before[i + 1], 3),
                      bin_of(run, RUN_BINS_BLOCKS) if run else "prose"))
-        if is_promo_header(summaries[i]):
+        if headers[i]:
             header = i
     return keys
 

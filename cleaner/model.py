@@ -23,12 +23,16 @@ from cleaner.features import (
     PlaceKey,
     array_from_state,
     array_state,
-    document_place_keys,
     features_of_neighbour,
     features_of_place,
-    neighbour_key,
+    is_promo_header,
+    is_prose,
+    is_short,
+    key_of_summary,
     offsets,
-    span_columns,
+    place_keys,
+    span_of,
+    summary_of,
 )
 
 if TYPE_CHECKING:
@@ -70,10 +74,11 @@ class LinearBlockModel:
     # (a run of teasers under a promo header, a short quote line between quoted paragraphs).
     context_weights: np.ndarray | None = None  # (CONTEXT_COLUMNS, n_labels)
     context_bias: np.ndarray | None = None
-    # Summed weights of a block's own columns (by text) and of what a place adds (by key), and
+    # What a place adds (by key, in `sums`), what is read of a text (by text, in `facts`) and
     # what a neighbour adds (by key, in `shown`): worked out once, never pickled.
     sums: dict[Hashable, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
-    shown: ShownSums = field(default_factory=lambda: ShownSums(), repr=False, compare=False)
+    facts: RowTable = field(default_factory=lambda: RowTable(), repr=False, compare=False)
+    shown: RowTable = field(default_factory=lambda: RowTable(), repr=False, compare=False)
 
     def __getstate__(self) -> dict[str, Any]:
         """Return the fields to pickle, arrays as plain bytes (see `load_model`)."""
@@ -84,7 +89,8 @@ class LinearBlockModel:
     def __setstate__(self, state: dict[str, Any]) -> None:
         """Restore the fields written by __getstate__."""
         object.__setattr__(self, "sums", {})  # the dataclass is frozen
-        object.__setattr__(self, "shown", ShownSums())
+        object.__setattr__(self, "facts", RowTable())
+        object.__setattr__(self, "shown", RowTable())
         for name, value in state.items():
             restored = array_from_state(value) if isinstance(value, tuple) else value
             object.__setattr__(self, name, restored)
@@ -93,46 +99,61 @@ class LinearBlockModel:
         """Return the first stage's label probabilities, one row per block."""
         if not doc.blocks:
             return np.zeros((0, len(LABELS)))
-        return softmax(self.summed_weights(doc) + self.bias)
+        texts = [block.text for block in doc.blocks]
+        return self.first_from(texts, self.facts_of(texts))
+
+    def first_from(self, texts: list[str], facts: np.ndarray) -> np.ndarray:
+        """Return `first_stage` of the blocks with these texts and `facts_of` them."""
+        return softmax(self.summed_from(texts, facts) + self.bias)
 
     def summed_weights(self, doc: Document) -> np.ndarray:
-        """Return per block the sum of the weights of its columns in `featurizer.encode(doc)`.
+        """Return per block the sum of the weights of its columns in `featurizer.encode(doc)`."""
+        texts = [block.text for block in doc.blocks]
+        return self.summed_from(texts, self.facts_of(texts))
+
+    def summed_from(self, texts: list[str], facts: np.ndarray) -> np.ndarray:
+        """Return `summed_weights` of the blocks with these texts and `facts_of` them.
 
         A block's columns are its own, those each neighbour shows it and those of its place.
         Each group's summed weights are cached (own by text, the others by their few-valued
-        keys), so a block costs a few dictionary lookups instead of gathering and summing
-        about 100 weight rows; only the order of the floating-point additions differs.
+        keys), so a block costs a few table rows instead of gathering and summing about 100
+        weight rows; only the order of the floating-point additions differs.
         """
-        texts = [block.text for block in doc.blocks]
         n, window = len(texts), self.featurizer.window
-        places = document_place_keys(texts, window)  # first: it summarises the blocks at once
-        keys = {text: neighbour_key(text) for text in texts}
-        total = self.own_sums(texts)
-        rows = self.shown.rows([keys[text] for text in texts], self.shown_sums)
+        total = facts[:, :OWN_END]  # a copy already: `facts` came from a gather
+        rows = facts[:, SHOWN_ROW].astype(np.intp)
         for j, offset in enumerate(offsets(window)):  # block i reads block i + offset
             total[max(0, -offset):min(n, n - offset)] += self.shown.table[
                 rows[max(0, offset):min(n, n + offset)], j]
+        places = place_keys(texts, (facts[:, IS_PROSE] > 0).tolist(),
+                            (facts[:, IS_HEADER] > 0).tolist(), window)
         total += np.array([self.place_sum(place) for place in places])
         return total
 
-    def own_sums(self, texts: list[str]) -> np.ndarray:
-        """Return one row per text: the summed weights of the text's own columns.
+    def facts_of(self, texts: list[str]) -> np.ndarray:
+        """Return one row of TEXT_FACTS per text, worked out once per distinct text.
 
-        The texts not cached yet are summed together, in one gather and one reduceat."""
-        found = [self.sums.get(text) for text in texts]  # a text; the other keys are tuples
-        missing = list(dict.fromkeys(text for text, row in zip(texts, found, strict=True)
-                                     if row is None))
-        if missing:
-            rows = self.featurizer.own_lookup().summed(missing, self.weights)
-            if rows is None:  # no compiled module
-                rows = self.column_sums([self.featurizer.own_columns(text) for text in missing])
-            summed = dict(zip(missing, rows, strict=True))
-            for text in missing:
-                if len(text) <= CACHED_BLOCK_MAX_CHARS:
-                    self.remember(text, summed[text])
-            found = [summed[text] if row is None else row
-                     for text, row in zip(texts, found, strict=True)]
-        return np.array(found)
+        Cleaning reads every block again on each pass and sites repeat their boilerplate, so a
+        text's own sums, neighbour key and flags cost one table row after the first time.
+        """
+        if self.facts.full_for(texts):
+            self.facts.clear()
+            self.shown.clear()  # the facts' rows name rows of it
+        rows = self.facts.rows(texts, self.new_facts, cached=cacheable)  # may grow the table
+        facts: np.ndarray = self.facts.table[rows]
+        return facts
+
+    def new_facts(self, texts: list[str]) -> np.ndarray:
+        """Return the TEXT_FACTS rows of texts not seen yet."""
+        summaries = [summary_of(text) for text in texts]
+        own = self.featurizer.own_lookup().summed(texts, summaries, self.weights)
+        if own is None:  # no compiled module
+            own = self.column_sums([self.featurizer.own_columns(text) for text in texts])
+        keys = [key_of_summary(summary) for summary in summaries]
+        shown = self.shown.rows(keys, self.shown_sums)
+        flags = [(is_prose(text), is_short(text), is_promo_header(summary))
+                 for text, summary in zip(texts, summaries, strict=True)]
+        return np.hstack([own, shown[:, None], np.array(flags, dtype=np.float64)])
 
     def column_sums(self, columns: list[list[int]]) -> np.ndarray:
         """Return one row per list of columns: the sum of their weight rows (zero if none)."""
@@ -156,11 +177,11 @@ class LinearBlockModel:
             self.remember(place, found)
         return found
 
-    def shown_sums(self, key: NeighbourKey) -> np.ndarray:
-        """Return what a neighbour with this key adds at each offset: one row per offset."""
-        return np.array([self.weights[self.featurizer.known_columns(
+    def shown_sums(self, keys: list[NeighbourKey]) -> np.ndarray:
+        """Return what a neighbour with each key adds at each offset: (keys, offsets, labels)."""
+        return np.array([[self.weights[self.featurizer.known_columns(
             features_of_neighbour(offset, key))].sum(axis=0)
-            for offset in offsets(self.featurizer.window)])
+            for offset in offsets(self.featurizer.window)] for key in keys])
 
     def remember(self, key: Hashable, value: np.ndarray) -> None:
         """Cache a sum, emptying the cache when full (it refills within a few documents)."""
@@ -170,46 +191,72 @@ class LinearBlockModel:
 
     def probabilities(self, doc: Document) -> np.ndarray:
         """Return one row of label probabilities (LABELS order) per block of `doc`."""
-        first = self.first_stage(doc)
-        if self.context_weights is None or self.context_bias is None or not len(first):
+        if not doc.blocks:
+            return np.zeros((0, len(LABELS)))
+        texts = [block.text for block in doc.blocks]
+        facts = self.facts_of(texts)
+        first = self.first_from(texts, facts)
+        if self.context_weights is None or self.context_bias is None:
             return first
-        stacked = context_matrix(first, span_columns([b.text for b in doc.blocks]))
+        stacked = context_matrix(first, span_of(facts[:, IS_PROSE] > 0, facts[:, IS_SHORT] > 0))
         return softmax(stacked @ self.context_weights + self.context_bias)
 
 
-UNPICKLED = ("sums", "shown")  # caches, worked out while cleaning
+UNPICKLED = ("sums", "facts", "shown")  # caches, worked out while cleaning
+# The columns of a row of `LinearBlockModel.facts`: a text's own summed weights, one per label;
+# the row of its neighbour key in `shown`; then 1.0 or 0.0 for prose, short and promo header.
+OWN_END = len(LABELS)
+SHOWN_ROW, IS_PROSE, IS_SHORT, IS_HEADER = range(OWN_END, OWN_END + 4)
 
 
-class ShownSums:
-    """What each neighbour key adds to a block at each offset, as rows of one table.
+def cacheable(text: str) -> bool:
+    """Return True for a text whose facts are kept: long ones would hold megabytes of keys."""
+    return len(text) <= CACHED_BLOCK_MAX_CHARS
 
-    A document's neighbour sums are then one gather per offset, where looking up each block's
-    sum at each offset by (offset, key) cost four dictionary lookups of nested tuples a block.
+
+class RowTable:
+    """Rows of one growing table, found by key: a document's rows are then one gather.
+
+    Looking up each block's sums in dictionaries cost several lookups of nested tuples a block.
+    Keys not kept (`cached` false) get rows past the kept ones, which the next call reuses.
     """
 
     def __init__(self) -> None:
-        self.ids: dict[NeighbourKey, int] = {}
-        self.table = np.zeros((0, 0, 0))
+        self.ids: dict[Hashable, int] = {}
+        self.table = np.zeros((0, 0))
 
-    def rows(self, keys: list[NeighbourKey],
-             sums_of: Callable[[NeighbourKey], np.ndarray]) -> np.ndarray:
+    def full_for(self, keys: list[Any]) -> bool:
+        """Return True when adding these keys could take the table past its size."""
+        return len(self.ids) + len(keys) > COLUMNS_CACHE_ENTRIES
+
+    def clear(self) -> None:
+        """Forget every row (a full cache starts again: it refills within a few documents)."""
+        self.ids.clear()
+
+    def rows(self, keys: list[Any], rows_of: Callable[[list[Any]], np.ndarray],
+             cached: Callable[[Any], bool] = lambda key: True) -> np.ndarray:
         """Return the table row of each key, adding the keys not in it (their rows from
-        `sums_of`); a full table starts again empty, as the other caches do."""
-        new = [key for key in dict.fromkeys(keys) if key not in self.ids]
-        if new:
-            if len(self.ids) + len(new) > COLUMNS_CACHE_ENTRIES:
-                self.ids.clear()
-                new = list(dict.fromkeys(keys))
-            added = np.array([sums_of(key) for key in new])
-            start = len(self.ids)
-            if start + len(new) > len(self.table):  # grow by doubling: few copies in all
-                grown = np.zeros((max(64, 2 * (start + len(new))), *added.shape[1:]))
-                if start:
-                    grown[:start] = self.table[:start]
-                self.table = grown
-            self.table[start:start + len(new)] = added
-            self.ids.update((key, start + i) for i, key in enumerate(new))
-        return np.array([self.ids[key] for key in keys], dtype=np.intp)
+        `rows_of`, given the new keys in a list)."""
+        ids = self.ids
+        new = [key for key in dict.fromkeys(keys) if key not in ids]
+        if not new:
+            return np.array([ids[key] for key in keys], dtype=np.intp)
+        kept = [key for key in new if cached(key)]
+        passing = [key for key in new if not cached(key)]
+        added = rows_of(kept + passing)
+        start = len(ids)
+        if start + len(added) > len(self.table):  # grow by doubling: few copies in all
+            grown = np.zeros((max(64, 2 * (start + len(added))), *added.shape[1:]))
+            if start:
+                grown[:start] = self.table[:start]
+            self.table = grown
+        self.table[start:start + len(added)] = added
+        ids.update((key, start + i) for i, key in enumerate(kept))
+        if not passing:
+            return np.array([ids[key] for key in keys], dtype=np.intp)
+        scratch = {key: start + len(kept) + i for i, key in enumerate(passing)}
+        return np.array([scratch[key] if key in scratch else ids[key] for key in keys],
+                        dtype=np.intp)
 
 
 def softmax(scores: np.ndarray) -> np.ndarray:

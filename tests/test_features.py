@@ -27,6 +27,7 @@ from cleaner.features import (
     document_features,
     flags_of,
     own_features,
+    summary_of,
 )
 from cleaner.fixtures import read_fixtures
 from cleaner.model import load_model
@@ -214,7 +215,7 @@ def test_compiled_row_sums_equal_the_columns_summed(shared_corpus: Path) -> None
     model = load_model()
     lookup = model.featurizer.own_lookup()
     texts = list(dict.fromkeys(fixture_blocks() + corpus_lines() + ODD_PIECES))
-    summed = lookup.summed(texts, model.weights)
+    summed = lookup.summed(texts, [summary_of(text) for text in texts], model.weights)
     assert summed is not None
     expected = model.column_sums([lookup.of(text) for text in texts])
     np.testing.assert_allclose(summed, expected, rtol=0, atol=1e-12)
@@ -247,7 +248,7 @@ def test_summed_weights_stay_exact_when_the_neighbour_table_refills(
         starts, columns = model.featurizer.encode(doc)
         expected = np.add.reduceat(model.weights[columns], starts, axis=0)
         np.testing.assert_allclose(model.summed_weights(doc), expected, rtol=0, atol=1e-9)
-    assert len(model.shown.ids) <= 40 + max(len(doc.blocks) for doc in docs)
+    assert len(model.facts.ids) <= 40 + max(len(doc.blocks) for doc in docs)
 
 
 def test_column_sums_handle_empty_rows_anywhere() -> None:
@@ -256,3 +257,18 @@ def test_column_sums_handle_empty_rows_anywhere() -> None:
     expected = np.array([model.weights[row].sum(axis=0) for row in rows]).reshape(len(rows), -1)
     np.testing.assert_allclose(model.column_sums(rows), expected, rtol=0, atol=1e-12)
     assert model.column_sums([[], []]).shape == (2, model.weights.shape[1])
+
+
+def test_summed_weights_stay_exact_for_long_blocks_that_are_not_kept() -> None:
+    model = load_model()
+    long_a = "The council met again. " * (CACHED_BLOCK_MAX_CHARS // 20)
+    long_b = "Share this article on Facebook! " * (CACHED_BLOCK_MAX_CHARS // 25)
+    for texts in (["Headline", long_a, "READ MORE: other news", long_a, long_b],
+                  [long_b, "Short line.", long_a], ["Headline", long_a, "READ MORE: other news"]):
+        doc = segment_text("\n".join(texts))
+        starts, columns = model.featurizer.encode(doc)
+        expected = np.add.reduceat(model.weights[columns], starts, axis=0)
+        np.testing.assert_allclose(model.summed_weights(doc), expected, rtol=0, atol=1e-9)
+    assert long_a not in model.facts.ids
+    assert long_b not in model.facts.ids
+    assert "READ MORE: other news" in model.facts.ids
