@@ -1,6 +1,6 @@
 /* The hot loops of features.py, compiled: the columns of a block's word and character features
  * found without building their names (features.OwnColumns), the rule branches a block's hints
- * allow (features.RuleChecks) and its letter and capital counts (features.case_counts).
+ * allow (features.RuleChecks) and what its shape is made from (features.shape_parts).
  *
  * Each has a Python form giving the same results; this module is optional (the package
  * installs and runs without a C compiler, only slower). A feature is identified by its kind and
@@ -517,23 +517,22 @@ static PyObject *candidates(PyObject *self, PyObject *args) {
     return result;
 }
 
-/* case_counts(text, letter_chars, word_chars) -> (letters, capitals, words, capitalized):
- * the letters and capitals among the first letter_chars characters, and the words (split on
+typedef struct {
+    Py_ssize_t letters, capitals, words, capitalized;
+} CaseCounts;
+
+/* The letters and capitals among the first letter_chars characters, and the words (split on
  * whitespace, as str.split does) and those starting with a capital among the first word_chars,
- * as features.case_counts_in_python counts them. */
-static PyObject *case_counts(PyObject *self, PyObject *args) {
-    PyObject *text;
-    Py_ssize_t letter_chars, word_chars;
-    if (!PyArg_ParseTuple(args, "Unn", &text, &letter_chars, &word_chars)) return NULL;
-    int ukind = PyUnicode_KIND(text);
-    const void *data = PyUnicode_DATA(text);
-    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
-    Py_ssize_t letters = 0, capitals = 0, words = 0, capitalized = 0;
+ * as features.shape_parts_in_python counts them. */
+
+static CaseCounts count_cases(int ukind, const void *data, Py_ssize_t n, Py_ssize_t letter_chars,
+                              Py_ssize_t word_chars) {
+    CaseCounts counts = {0, 0, 0, 0};
     Py_ssize_t end = n < letter_chars ? n : letter_chars;
     for (Py_ssize_t i = 0; i < end; i++) {
         Py_UCS4 c = PyUnicode_READ(ukind, data, i);
-        letters += Py_UNICODE_ISALPHA(c) != 0;
-        capitals += Py_UNICODE_ISUPPER(c) != 0;
+        counts.letters += Py_UNICODE_ISALPHA(c) != 0;
+        counts.capitals += Py_UNICODE_ISUPPER(c) != 0;
     }
     end = n < word_chars ? n : word_chars;
     int in_word = 0;
@@ -543,15 +542,73 @@ static PyObject *case_counts(PyObject *self, PyObject *args) {
             in_word = 0;
         } else if (!in_word) {
             in_word = 1;
-            words++;
-            capitalized += Py_UNICODE_ISUPPER(c) != 0;
+            counts.words++;
+            counts.capitalized += Py_UNICODE_ISUPPER(c) != 0;
         }
     }
-    return Py_BuildValue("nnnn", letters, capitals, words, capitalized);
+    return counts;
+}
+
+/* The quote characters of rules.OPEN_QUOTES and rules.CLOSE_QUOTES. */
+static int is_open_quote(Py_UCS4 c) {
+    return c == '"' || c == 0x201C || c == 0x2018 || c == '\'' || c == 0xAB;
+}
+
+static int is_close_quote(Py_UCS4 c) {
+    return c == '"' || c == 0x201D || c == 0x2019 || c == '\'' || c == 0xBB;
+}
+
+/* features.char_class: a coarse class of one character, as the character it is named by. */
+static Py_UCS4 char_class(Py_UCS4 c) {
+    if (Py_UNICODE_ISUPPER(c)) return 'U';
+    if (Py_UNICODE_ISALPHA(c)) return 'l';
+    if (Py_UNICODE_ISDIGIT(c)) return '9';
+    if (is_open_quote(c) || is_close_quote(c)) return 'q';
+    switch (c) {
+    case '.': case ',': case ':': case ';': case '!': case '?': case ')': case ']': case '-':
+    case '|': case '>': case 0x2026:
+        return c;
+    default:
+        return 'o';
+    }
+}
+
+/* shape_parts(text, letter_chars, word_chars) -> (letters, capitals, words, capitalized,
+ * end class, first class, opening quotes, closing quotes, ". " count up to 3): what
+ * features.shape_of reads of a block, as features.shape_parts_in_python counts it. */
+static PyObject *shape_parts(PyObject *self, PyObject *args) {
+    PyObject *text;
+    Py_ssize_t letter_chars, word_chars;
+    if (!PyArg_ParseTuple(args, "Unn", &text, &letter_chars, &word_chars)) return NULL;
+    int ukind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    if (n == 0) {
+        PyErr_SetString(PyExc_IndexError, "an empty block has no shape");
+        return NULL;
+    }
+    CaseCounts counts = count_cases(ukind, data, n, letter_chars, word_chars);
+    Py_UCS4 first = PyUnicode_READ(ukind, data, 0), last = PyUnicode_READ(ukind, data, n - 1);
+    Py_ssize_t opens = is_open_quote(first), closes = is_close_quote(last), sentences = 0;
+    Py_UCS4 previous = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_UCS4 c = PyUnicode_READ(ukind, data, i);
+        if (c > 0x7F) {
+            opens += c == 0x201C || c == 0xAB;
+            closes += c == 0x201D || c == 0xBB;
+        } else if (c == ' ' && previous == '.') {
+            sentences++;
+        }
+        previous = c;
+    }
+    if (sentences > 3) sentences = 3;
+    return Py_BuildValue("nnnnCCnnn", counts.letters, counts.capitals, counts.words,
+                         counts.capitalized, (int)char_class(last), (int)char_class(first),
+                         opens, closes, sentences);
 }
 
 static PyMethodDef methods[] = {
-    {"case_counts", case_counts, METH_VARARGS, "Count letters, capitals and capitalized words."},
+    {"shape_parts", shape_parts, METH_VARARGS, "Return what a block's shape is made from."},
     {"hint_table", hint_table, METH_VARARGS, "Build the lookup of up to 128 ASCII hints."},
     {"candidates", candidates, METH_VARARGS, "Return the rule branches that may match a text."},
     {"table", table, METH_VARARGS, "Build the lookup table of a vocabulary's own features."},
