@@ -138,7 +138,12 @@ class LinearBlockModel:
         """
         if self.facts.full_for(texts):
             self.facts.clear()
-            self.shown.clear()  # the facts' rows name rows of it
+        # Far fewer neighbour keys than texts occur (3,195 in the corpus's 140,026 texts), so
+        # `shown` outlives many refills of `facts`; when it fills, the facts' rows naming its
+        # rows go too. Emptied with every refill, it cost 6 % of cleaning to rebuild.
+        if self.shown.full_for(texts):
+            self.shown.clear()
+            self.facts.clear()
         rows = self.facts.rows(texts, self.new_facts, cached=cacheable)  # may grow the table
         facts: np.ndarray = self.facts.table[rows]
         return facts

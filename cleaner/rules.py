@@ -23,6 +23,7 @@ CLOSE_QUOTES = "\"”’'»"
 # contain no hint, and `in` on a short string costs a fraction of a regex scan.
 Branch = tuple[str, tuple[str, ...]]
 DIGIT_AFTER_SPACE = tuple(" " + digit for digit in "0123456789")
+MONTHS = "jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec"  # all three letters: a fixed-width lookbehind
 
 RULES: dict[str, list[Branch]] = {
     "dont_miss_header": [(rf"^\W*don{APOS}?t miss\b\W*$", ("t miss",))],
@@ -71,7 +72,7 @@ RULES: dict[str, list[Branch]] = {
           "tap to play", "gallery", "slideshow", "view this post", "shared by", "imported from",
           "embed", "pic.twitter.com")),
         (r"\bafp\b|\breuters\b|\bap photo\b", ("afp", "reuters", "ap photo")),
-        (r"\bpa\b", ("pa",)),
+        (r"pa(?<!\wpa)(?!\w)", ("pa",)),  # \bpa\b, literal first
         (r"\(@\w+\)\s+\w+ \d", ("(@",)),
     ],
     "ad": [(r"^(advertisement|sponsored|ad\b|story continues below|continue reading below)",
@@ -81,9 +82,11 @@ RULES: dict[str, list[Branch]] = {
          ("posted", "updated", "published", "last modified", "write to")),
         (r"\bmin(ute)? read\b", ("min read", "minute read")),
         (r"^\d{1,2}:\d{2}\b", (":",)),
-        (r"\b(am|pm|a\.m\.|p\.m\.)\s*(et|est|edt|pt|gmt|bst)?$", ("am", "pm", "a.m.", "p.m.")),
+        # Written to start with a letter, not \b: a regex that opens with a literal is searched
+        # for that literal first, 2x to 10x faster than trying \b at every position (same matches).
+        (r"[ap](?<!\w[ap])(?:m|\.m\.)\s*(?:et|est|edt|pt|gmt|bst)?$", ("am", "pm", "a.m.", "p.m.")),
         (r"^(mon|tue|wed|thu|fri|sat|sun)\w*,? \d", DIGIT_AFTER_SPACE),
-        (r"\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)\w*\.? \d{1,2},? \d{4}",
+        (rf"(?:{MONTHS})(?<!\w(?:{MONTHS}))\w*\.? \d{{1,2}},? \d{{4}}",
          DIGIT_AFTER_SPACE),
         (r"@\w+\.(com|co\.uk)", ("@",)),
     ],

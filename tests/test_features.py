@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 import shutil
 from itertools import islice
 from typing import TYPE_CHECKING
@@ -27,6 +28,7 @@ from cleaner.features import (
     own_features,
     shape_parts,
     shape_parts_in_python,
+    span_of,
     summary_of,
 )
 from cleaner.fixtures import read_fixtures
@@ -90,6 +92,33 @@ FRAGMENTS = sorted({hint for rules in (RULES, CASED_RULES) for branches in rules
 def test_hinted_flags_equal_plain_search_on_generated_lines(pieces: list[str]) -> None:
     text = " ".join(pieces)
     assert flags_of(text) == plain_flags(text)
+
+
+# Three branches are written literal first for speed; each must match exactly where its plain
+# \b form does (rules.py), on the pieces that sit at a word boundary or just miss one.
+PLAIN_FORMS = {
+    r"\bpa\b": r"pa(?<!\wpa)(?!\w)",
+    r"\b(am|pm|a\.m\.|p\.m\.)\s*(et|est|edt|pt|gmt|bst)?$":
+        r"[ap](?<!\w[ap])(?:m|\.m\.)\s*(?:et|est|edt|pt|gmt|bst)?$",
+    r"\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)\w*\.? \d{1,2},? \d{4}":
+        r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)"
+        r"(?<!\w(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec))\w*\.? \d{1,2},? \d{4}",
+}
+BOUNDARY_PIECES = ["pa", "spa", "pas", "am", "pm", "a.m.", "p.m.", "xam", "et", "gmt", "jan",
+                   "ajan", "january", "sept.", "5,", "12", "2024", "1999", "_", "é", "-", " ", "\n"]
+
+
+def test_the_literal_first_forms_are_the_rules_own_branches() -> None:
+    branches = {regex for branches in RULES.values() for regex, _ in branches}
+    assert set(PLAIN_FORMS.values()) <= branches
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.lists(st.one_of(st.sampled_from(BOUNDARY_PIECES), st.text(max_size=3)), max_size=10))
+def test_literal_first_branches_equal_plain_forms_on_generated_text(pieces: list[str]) -> None:
+    text = "".join(pieces)
+    for plain, fast in PLAIN_FORMS.items():
+        assert bool(re.search(plain, text)) == bool(re.search(fast, text)), (plain, text)
 
 
 def assert_encoding_matches_training_features(featurizer: BlockFeaturizer, doc: Document) -> None:
@@ -282,3 +311,17 @@ def test_summed_weights_stay_exact_for_long_blocks_that_are_not_kept() -> None:
     assert long_a not in model.facts.ids
     assert long_b not in model.facts.ids
     assert "READ MORE: other news" in model.facts.ids
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.booleans(), st.booleans()), max_size=30))
+def test_span_columns_say_which_blocks_sit_ahead_of_or_behind_the_prose(
+        flags: list[tuple[bool, bool]]) -> None:
+    prose = np.array([p for p, _ in flags], dtype=bool)
+    short = np.array([s for _, s in flags], dtype=bool)
+    expected = []
+    for i, (is_prose, is_short) in enumerate(flags):
+        ahead = not is_prose and not prose[:i].any()
+        behind = not is_prose and not prose[i + 1:].any()
+        expected.append([ahead or behind, ahead, behind, is_prose, is_short])
+    assert span_of(prose, short).tolist() == np.array(expected, dtype=float).reshape(-1, 5).tolist()
