@@ -32,6 +32,16 @@ typedef struct {
     int64_t column;
 } Slot;
 
+/* Hot loops are written once as an always-inlined function of the string's kind and called
+ * once per kind: with the kind a constant, PyUnicode_READ reads without testing it. */
+#define INLINE static inline __attribute__((always_inline))
+#define BY_KIND(kind, call)                                                \
+    switch (kind) {                                                        \
+    case PyUnicode_1BYTE_KIND: { const int KIND = PyUnicode_1BYTE_KIND; call; break; } \
+    case PyUnicode_2BYTE_KIND: { const int KIND = PyUnicode_2BYTE_KIND; call; break; } \
+    default: { const int KIND = PyUnicode_4BYTE_KIND; call; break; }       \
+    }
+
 #define MAX_HEAD 64
 #define MAX_TAIL 16
 #define MAX_FOUND 512
@@ -54,7 +64,7 @@ static inline uint64_t finish_hash(uint64_t h) {
     return h ? h : 1;
 }
 
-static uint64_t hash_span(int kind, int ukind, const void *data, Py_ssize_t from, Py_ssize_t to) {
+INLINE uint64_t hash_span(int kind, int ukind, const void *data, Py_ssize_t from, Py_ssize_t to) {
     uint64_t h = start_hash(kind);
     for (Py_ssize_t i = from; i < to; i++) h = add_char(h, PyUnicode_READ(ukind, data, i));
     return finish_hash(h);
@@ -167,20 +177,30 @@ typedef struct {
     int count;
 } Found;
 
-static inline void want(Found *wanted, uint64_t key) {
+/* Add a feature's hash, and start fetching its slot of the table: the table is a few MB, so
+ * each lookup is a cache miss, and fetching while the next features are hashed overlaps them. */
+static inline void want(const Header *header, Found *wanted, uint64_t key) {
+    const Slot *slots = (const Slot *)(header + 1);
+    __builtin_prefetch(&slots[key & ((uint64_t)header->capacity - 1)]);
     if (wanted->count < MAX_FOUND) wanted->items[wanted->count++] = (int64_t)key;
 }
 
-/* Replace each wanted hash by its column, dropping those not in the table. The table is a few
- * MB, so each lookup is a cache miss: all slots are prefetched first, and the misses overlap. */
-static void look_up_all(const Header *header, Found *wanted, Found *found) {
-    const Slot *slots = (const Slot *)(header + 1);
-    uint64_t mask = (uint64_t)header->capacity - 1;
-    for (int k = 0; k < wanted->count; k++)
-        __builtin_prefetch(&slots[(uint64_t)wanted->items[k] & mask]);
+/* Fill `found` with the columns of the distinct wanted hashes, in their first order, dropping
+ * those not in the table. One hash is one feature and one column, so the hashes are made
+ * distinct, in a small set: sorting the columns to find repeats cost a third of the call. */
+static void look_up_distinct(const Header *header, const Found *wanted, Found *found) {
+    uint64_t seen[2 * MAX_FOUND];
+    uint64_t size = 16;
+    while (size < 2 * (uint64_t)wanted->count) size *= 2;
+    memset(seen, 0, size * sizeof(uint64_t));
     found->count = 0;
     for (int k = 0; k < wanted->count; k++) {
-        int64_t column = lookup(header, (uint64_t)wanted->items[k]);
+        uint64_t key = (uint64_t)wanted->items[k]; /* never 0: see finish_hash */
+        uint64_t i = key & (size - 1);
+        while (seen[i] && seen[i] != key) i = (i + 1) & (size - 1);
+        if (seen[i]) continue;
+        seen[i] = key;
+        int64_t column = lookup(header, key);
         if (column >= 0) found->items[found->count++] = column;
     }
 }
@@ -190,12 +210,10 @@ static int by_value(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-/* Fill `found` with the sorted columns (a column may repeat) of the word, pair, edge-word,
+/* Fill `found` with the distinct columns of the word, pair, edge-word,
  * character n-gram and word-count features of `norm`, a block's normalized lower-case text. */
-static void find_columns(const Header *header, PyObject *norm, Found *found) {
-    int ukind = PyUnicode_KIND(norm);
-    const void *data = PyUnicode_DATA(norm);
-    Py_ssize_t n = PyUnicode_GET_LENGTH(norm);
+INLINE void find_columns_of(const Header *header, int ukind, const void *data, Py_ssize_t n,
+                            Found *found) {
 
     /* Words as features.WORD finds them: runs of letters and digits, joined by an apostrophe
      * that has a letter or digit on both sides (so a word's ends are known from its
@@ -254,10 +272,10 @@ static void find_columns(const Header *header, PyObject *norm, Found *found) {
     wanted.count = 0;
     Py_ssize_t heads = count < header->head_words ? count : header->head_words;
     for (Py_ssize_t w = 0; w < heads; w++)
-        want(&wanted, hash_span(WORD, ukind, data, head[w].from, head[w].to));
+        want(header, &wanted, hash_span(WORD, ukind, data, head[w].from, head[w].to));
     if (count > header->head_words) {
         for (Py_ssize_t k = 0; k < tails; k++)
-            want(&wanted, hash_span(TAIL, ukind, data, last[k].from, last[k].to));
+            want(header, &wanted, hash_span(TAIL, ukind, data, last[k].from, last[k].to));
     }
     Py_ssize_t pairs = heads < header->pair_words ? heads : header->pair_words;
     for (Py_ssize_t w = 0; w + 1 < pairs; w++) {
@@ -267,12 +285,12 @@ static void find_columns(const Header *header, PyObject *norm, Found *found) {
         h = add_char(h, ' ');
         for (Py_ssize_t k = head[w + 1].from; k < head[w + 1].to; k++)
             h = add_char(h, PyUnicode_READ(ukind, data, k));
-        want(&wanted, finish_hash(h));
+        want(header, &wanted, finish_hash(h));
     }
     if (count) {
-        want(&wanted, hash_span(FIRST, ukind, data, head[0].from, head[0].to));
+        want(header, &wanted, hash_span(FIRST, ukind, data, head[0].from, head[0].to));
         Span final = count > header->head_words ? last[tails - 1] : head[count - 1];
-        want(&wanted, hash_span(LAST, ukind, data, final.from, final.to));
+        want(header, &wanted, hash_span(LAST, ukind, data, final.from, final.to));
     }
 
     /* Character 4-grams of "^" + the first head_chars characters. */
@@ -284,7 +302,7 @@ static void find_columns(const Header *header, PyObject *norm, Found *found) {
     for (Py_ssize_t k = 0; k + 4 <= lead + 1; k++) {
         uint64_t h = start_hash(LEAD);
         for (int m = 0; m < 4; m++) h = add_char(h, edge[k + m]);
-        want(&wanted, finish_hash(h));
+        want(header, &wanted, finish_hash(h));
     }
     /* Character 3-grams of the last tail_chars characters + "$". */
     Py_ssize_t end = n < header->tail_chars ? n : header->tail_chars;
@@ -294,14 +312,19 @@ static void find_columns(const Header *header, PyObject *norm, Found *found) {
     for (Py_ssize_t k = 0; k + 3 <= end + 1; k++) {
         uint64_t h = start_hash(END);
         for (int m = 0; m < 3; m++) h = add_char(h, edge[k + m]);
-        want(&wanted, finish_hash(h));
+        want(header, &wanted, finish_hash(h));
     }
     /* The word count's bin, named by its index as features.bin_of returns it. */
     int64_t bin = 0;
     while (bin < header->bins_count && count >= header->bins[bin]) bin++;
-    want(&wanted, finish_hash(add_char(start_hash(NWORDS), (Py_UCS4)('0' + bin))));
-    look_up_all(header, &wanted, found);
-    qsort(found->items, (size_t)found->count, sizeof(int64_t), by_value);
+    want(header, &wanted, finish_hash(add_char(start_hash(NWORDS), (Py_UCS4)('0' + bin))));
+    look_up_distinct(header, &wanted, found);
+}
+
+static void find_columns(const Header *header, PyObject *norm, Found *found) {
+    const void *data = PyUnicode_DATA(norm);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(norm);
+    BY_KIND(PyUnicode_KIND(norm), find_columns_of(header, KIND, data, n, found));
 }
 
 /* The feature table in `buffer`, or NULL with ValueError if it is too short to be one. */
@@ -313,7 +336,7 @@ static const Header *header_of(Py_buffer *buffer) {
     return (const Header *)buffer->buf;
 }
 
-/* columns(table, norm) -> list[int]: the sorted distinct columns of find_columns. */
+/* columns(table, norm) -> list[int]: the columns of find_columns, sorted. */
 static PyObject *columns(PyObject *self, PyObject *args) {
     Py_buffer buffer;
     PyObject *norm;
@@ -326,10 +349,10 @@ static PyObject *columns(PyObject *self, PyObject *args) {
     Found found;
     find_columns(header, norm, &found);
     PyBuffer_Release(&buffer);
+    qsort(found.items, (size_t)found.count, sizeof(int64_t), by_value);
     PyObject *result = PyList_New(0);
     if (result == NULL) return NULL;
     for (int k = 0; k < found.count; k++) {
-        if (k && found.items[k] == found.items[k - 1]) continue;
         PyObject *value = PyLong_FromLongLong(found.items[k]);
         if (value == NULL || PyList_Append(result, value) < 0) {
             Py_XDECREF(value);
@@ -379,7 +402,6 @@ static PyObject *row_sums(PyObject *self, PyObject *args) {
         double *row = out + t * labels;
         memset(row, 0, (size_t)labels * sizeof(double));
         for (int k = 0; k < found.count; k++) {
-            if (k && found.items[k] == found.items[k - 1]) continue;
             if (found.items[k] >= rows) {
                 PyErr_SetString(PyExc_IndexError, "the table's column is past the weights");
                 Py_CLEAR(result);
@@ -468,11 +490,9 @@ static PyObject *hint_table(PyObject *self, PyObject *args) {
     return result;
 }
 
-/* Set bit h of `bits` for each hint h that occurs in `text`. */
-static void find_hints(const Hints *table, PyObject *text, uint64_t bits[2]) {
-    int ukind = PyUnicode_KIND(text);
-    const void *data = PyUnicode_DATA(text);
-    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+/* Set bit h of `bits` for each hint h that occurs in the text of this kind, data and length. */
+INLINE void find_hints_of(const Hints *table, int ukind, const void *data, Py_ssize_t n,
+                          uint64_t bits[2]) {
     bits[0] = bits[1] = 0;
     for (Py_ssize_t i = 0; i < n; i++) {
         Py_UCS4 c = PyUnicode_READ(ukind, data, i);
@@ -489,6 +509,13 @@ static void find_hints(const Hints *table, PyObject *text, uint64_t bits[2]) {
             if (k == size) bits[h >> 6] |= 1ULL << (h & 63);
         }
     }
+}
+
+/* Set bit h of `bits` for each hint h that occurs in `text`. */
+static void find_hints(const Hints *table, PyObject *text, uint64_t bits[2]) {
+    const void *data = PyUnicode_DATA(text);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    BY_KIND(PyUnicode_KIND(text), find_hints_of(table, KIND, data, n, bits));
 }
 
 /* candidates(table, text) -> list[int]: the branches that may match `text`, in order: those
@@ -525,8 +552,8 @@ typedef struct {
  * whitespace, as str.split does) and those starting with a capital among the first word_chars,
  * as features.shape_parts_in_python counts them. */
 
-static CaseCounts count_cases(int ukind, const void *data, Py_ssize_t n, Py_ssize_t letter_chars,
-                              Py_ssize_t word_chars) {
+INLINE CaseCounts count_cases(int ukind, const void *data, Py_ssize_t n, Py_ssize_t letter_chars,
+                         Py_ssize_t word_chars) {
     CaseCounts counts = {0, 0, 0, 0};
     Py_ssize_t end = n < letter_chars ? n : letter_chars;
     for (Py_ssize_t i = 0; i < end; i++) {
@@ -573,6 +600,27 @@ static Py_UCS4 char_class(Py_UCS4 c) {
     }
 }
 
+typedef struct {
+    Py_ssize_t opens, closes, sentences;
+} Marks;
+
+/* The curly and angle quotes that open and close, and the sentence breaks (". "). */
+INLINE Marks count_marks(int ukind, const void *data, Py_ssize_t n) {
+    Marks marks = {0, 0, 0};
+    Py_UCS4 previous = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_UCS4 c = PyUnicode_READ(ukind, data, i);
+        if (c > 0x7F) {
+            marks.opens += c == 0x201C || c == 0xAB;
+            marks.closes += c == 0x201D || c == 0xBB;
+        } else if (c == ' ' && previous == '.') {
+            marks.sentences++;
+        }
+        previous = c;
+    }
+    return marks;
+}
+
 /* shape_parts(text, letter_chars, word_chars) -> (letters, capitals, words, capitalized,
  * end class, first class, opening quotes, closing quotes, ". " count up to 3): what
  * features.shape_of reads of a block, as features.shape_parts_in_python counts it. */
@@ -587,21 +635,14 @@ static PyObject *shape_parts(PyObject *self, PyObject *args) {
         PyErr_SetString(PyExc_IndexError, "an empty block has no shape");
         return NULL;
     }
-    CaseCounts counts = count_cases(ukind, data, n, letter_chars, word_chars);
+    CaseCounts counts;
+    Marks marks;
+    BY_KIND(ukind, (counts = count_cases(KIND, data, n, letter_chars, word_chars),
+                    marks = count_marks(KIND, data, n)));
     Py_UCS4 first = PyUnicode_READ(ukind, data, 0), last = PyUnicode_READ(ukind, data, n - 1);
-    Py_ssize_t opens = is_open_quote(first), closes = is_close_quote(last), sentences = 0;
-    Py_UCS4 previous = 0;
-    for (Py_ssize_t i = 0; i < n; i++) {
-        Py_UCS4 c = PyUnicode_READ(ukind, data, i);
-        if (c > 0x7F) {
-            opens += c == 0x201C || c == 0xAB;
-            closes += c == 0x201D || c == 0xBB;
-        } else if (c == ' ' && previous == '.') {
-            sentences++;
-        }
-        previous = c;
-    }
-    if (sentences > 3) sentences = 3;
+    Py_ssize_t opens = is_open_quote(first) + marks.opens;
+    Py_ssize_t closes = is_close_quote(last) + marks.closes;
+    Py_ssize_t sentences = marks.sentences > 3 ? 3 : marks.sentences;
     return Py_BuildValue("nnnnCCnnn", counts.letters, counts.capitals, counts.words,
                          counts.capitalized, (int)char_class(last), (int)char_class(first),
                          opens, closes, sentences);
