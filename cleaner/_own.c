@@ -12,6 +12,7 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -648,6 +649,112 @@ static PyObject *shape_parts(PyObject *self, PyObject *args) {
                          opens, closes, sentences);
 }
 
+/* Softmax of `scores` (k values) in place. */
+static void softmax_row(double *scores, Py_ssize_t k) {
+    double top = scores[0], total = 0.0;
+    for (Py_ssize_t c = 1; c < k; c++) if (scores[c] > top) top = scores[c];
+    for (Py_ssize_t c = 0; c < k; c++) total += scores[c] = exp(scores[c] - top);
+    for (Py_ssize_t c = 0; c < k; c++) scores[c] /= total;
+}
+
+/* row += scale * the weight row `at` (k values), skipped when scale is 0. */
+static inline void add_row(double *row, const double *weights, Py_ssize_t at, double scale,
+                           Py_ssize_t k) {
+    if (scale == 0.0) return;
+    const double *from = weights + at * k;
+    for (Py_ssize_t c = 0; c < k; c++) row[c] += scale * from[c];
+}
+
+#define MAX_LABELS 64
+#define MAX_OFFSETS 16
+
+/* two_stages(scores, bias, prose, short, offsets, weights, context_bias) -> bytes: the
+ * probabilities of model.LinearBlockModel.probabilities from the blocks' summed first-stage
+ * weights (n x k float64), as n x k float64. The first stage is softmax(scores + bias); the
+ * second reads, per block, the first-stage probabilities at each offset (a column past the
+ * document's edge saying it is outside), the block's place towards the prose (outside, ahead,
+ * behind, prose, short) and its probabilities when outside: model.context_matrix's columns,
+ * times the context weights, without building that matrix. prose and short are one byte per
+ * block (numpy bool). One call a pass instead of a dozen small numpy operations. */
+static PyObject *two_stages(PyObject *self, PyObject *args) {
+    Py_buffer scores, bias, prose, shorts, weights, context_bias;
+    PyObject *offsets_seq;
+    if (!PyArg_ParseTuple(args, "y*y*y*y*Oy*y*", &scores, &bias, &prose, &shorts, &offsets_seq,
+                          &weights, &context_bias))
+        return NULL;
+    PyObject *result = NULL, *offsets_fast = NULL;
+    double *first = NULL;
+    Py_ssize_t k = bias.len / (Py_ssize_t)sizeof(double);
+    Py_ssize_t n = prose.len, width = k + 1;
+    offsets_fast = PySequence_Fast(offsets_seq, "offsets must be a sequence of int");
+    if (offsets_fast == NULL) goto done;
+    Py_ssize_t count = PySequence_Fast_GET_SIZE(offsets_fast);
+    Py_ssize_t offsets[MAX_OFFSETS];
+    if (count > MAX_OFFSETS) count = -1;
+    for (Py_ssize_t j = 0; j < count; j++) {
+        offsets[j] = PyLong_AsSsize_t(PySequence_Fast_GET_ITEM(offsets_fast, j));
+        if (offsets[j] == -1 && PyErr_Occurred()) goto done;
+    }
+    Py_ssize_t span_at = count * width, cross_at = span_at + 5, columns = cross_at + k;
+    if (k < 1 || k > MAX_LABELS || count < 0 || bias.len != k * (Py_ssize_t)sizeof(double) ||
+        scores.len != n * k * (Py_ssize_t)sizeof(double) || shorts.len != n ||
+        context_bias.len != bias.len ||
+        weights.len != columns * k * (Py_ssize_t)sizeof(double)) {
+        PyErr_SetString(PyExc_ValueError, "scores, flags, offsets and weights do not fit");
+        goto done;
+    }
+    first = PyMem_Malloc((size_t)(n ? n : 1) * (size_t)k * sizeof(double));
+    if (first == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    const double *b = bias.buf, *w = weights.buf;
+    const char *is_prose = prose.buf, *is_short = shorts.buf;
+    Py_ssize_t lead = n, tail = 0; /* the first prose block, and one past the last */
+    for (Py_ssize_t i = 0; i < n; i++) {
+        for (Py_ssize_t c = 0; c < k; c++) first[i * k + c] = ((const double *)scores.buf)[i * k + c] + b[c];
+        softmax_row(first + i * k, k);
+        if (is_prose[i]) {
+            if (lead == n) lead = i;
+            tail = i + 1;
+        }
+    }
+    result = PyBytes_FromStringAndSize(NULL, n * k * (Py_ssize_t)sizeof(double));
+    if (result == NULL) goto done;
+    double *out = (double *)PyBytes_AS_STRING(result);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        double *row = out + i * k;
+        memcpy(row, context_bias.buf, (size_t)k * sizeof(double));
+        for (Py_ssize_t j = 0; j < count; j++) {
+            Py_ssize_t at = i + offsets[j];
+            if (at < 0 || at >= n) {
+                add_row(row, w, j * width + k, 1.0, k);
+                continue;
+            }
+            for (Py_ssize_t c = 0; c < k; c++) add_row(row, w, j * width + c, first[at * k + c], k);
+        }
+        int ahead = i < lead, behind = i >= tail, outside = ahead || behind;
+        add_row(row, w, span_at, outside, k);
+        add_row(row, w, span_at + 1, ahead, k);
+        add_row(row, w, span_at + 2, behind, k);
+        add_row(row, w, span_at + 3, is_prose[i] != 0, k);
+        add_row(row, w, span_at + 4, is_short[i] != 0, k);
+        if (outside)
+            for (Py_ssize_t c = 0; c < k; c++) add_row(row, w, cross_at + c, first[i * k + c], k);
+        softmax_row(row, k);
+    }
+done:
+    PyMem_Free(first);
+    Py_XDECREF(offsets_fast);
+    PyBuffer_Release(&scores);
+    PyBuffer_Release(&bias);
+    PyBuffer_Release(&prose);
+    PyBuffer_Release(&shorts);
+    PyBuffer_Release(&weights);
+    PyBuffer_Release(&context_bias);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"shape_parts", shape_parts, METH_VARARGS, "Return what a block's shape is made from."},
     {"hint_table", hint_table, METH_VARARGS, "Build the lookup of up to 128 ASCII hints."},
@@ -655,6 +762,7 @@ static PyMethodDef methods[] = {
     {"table", table, METH_VARARGS, "Build the lookup table of a vocabulary's own features."},
     {"columns", columns, METH_VARARGS, "Return the columns of a normalized block's own features."},
     {"row_sums", row_sums, METH_VARARGS, "Return the summed weight rows of normalized blocks."},
+    {"two_stages", two_stages, METH_VARARGS, "Return both stages' label probabilities."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -32,7 +32,16 @@ from cleaner.features import (
     summary_of,
 )
 from cleaner.fixtures import read_fixtures
-from cleaner.model import load_model
+from cleaner.model import (
+    CONTEXT_OFFSETS,
+    IS_PROSE,
+    IS_SHORT,
+    LABELS,
+    LinearBlockModel,
+    load_model,
+    two_stages,
+    two_stages_in_python,
+)
 from cleaner.rules import CASED_RULES, RULES, whole_patterns
 from cleaner.segment import segment_text
 
@@ -325,3 +334,43 @@ def test_span_columns_say_which_blocks_sit_ahead_of_or_behind_the_prose(
         behind = not is_prose and not prose[i + 1:].any()
         expected.append([ahead or behind, ahead, behind, is_prose, is_short])
     assert span_of(prose, short).tolist() == np.array(expected, dtype=float).reshape(-1, 5).tolist()
+
+
+def both_stages_both_ways(model: LinearBlockModel, doc: Document) -> tuple[np.ndarray, ...]:
+    """Return a document's probabilities through the compiled and the numpy second stage."""
+    texts = [block.text for block in doc.blocks]
+    facts = model.facts_of(texts)
+    scores = model.summed_from(texts, facts)
+    assert model.context_weights is not None
+    assert model.context_bias is not None
+    parts = (scores, model.bias, facts[:, IS_PROSE] > 0, facts[:, IS_SHORT] > 0,
+             model.context_weights, model.context_bias)
+    return two_stages(*parts), two_stages_in_python(*parts)
+
+
+def test_compiled_two_stages_equal_the_context_matrix_path(shared_corpus: Path) -> None:
+    model = load_model()
+    docs = [item.doc for item in read_fixtures([ROOT / "fixtures"])]
+    with gzip.open(CORPUS_TEXT, "rt", encoding="utf-8") as lines:
+        docs += [segment_text(json.loads(line)["text"]) for line in islice(lines, 300)]
+    docs += [segment_text("One line."), segment_text("Short\nA paragraph that reads as prose.")]
+    for doc in docs:
+        compiled, plain = both_stages_both_ways(model, doc)
+        np.testing.assert_allclose(compiled, plain, rtol=0, atol=1e-12)
+        assert compiled.shape == (len(doc.blocks), len(LABELS))
+
+
+def test_compiled_two_stages_refuse_inputs_that_do_not_fit() -> None:
+    model = load_model()
+    assert compiled_own is not None
+    assert model.context_weights is not None
+    scores, flags = np.zeros((3, len(LABELS))), np.zeros(3, dtype=bool)
+    weights, bias = np.ascontiguousarray(model.context_weights), model.context_bias
+    with pytest.raises(ValueError, match="do not fit"):  # four flags for three blocks
+        compiled_own.two_stages(scores, model.bias, np.zeros(4, dtype=bool), flags,
+                                CONTEXT_OFFSETS, weights, bias)
+    with pytest.raises(ValueError, match="do not fit"):  # one offset fewer than the weights
+        compiled_own.two_stages(scores, model.bias, flags, flags, CONTEXT_OFFSETS[:-1],
+                                weights, bias)
+    with pytest.raises(TypeError):
+        compiled_own.two_stages(scores, model.bias, flags, flags, 7, weights, bias)
