@@ -550,22 +550,24 @@ def place_keys(texts: Sequence[str], prose: Sequence[bool], headers: Sequence[bo
     repeats = Counter(texts)
     # Blocks outside the run of prose paragraphs (before the first, after the last) are where
     # bylines, related headlines and footers sit: count prose blocks on either side.
-    prose_before = [0]
-    for flag in prose:
-        prose_before.append(prose_before[-1] + flag)
-    all_prose = prose_before[-1]
+    all_prose = sum(prose)
+    before = 0  # prose blocks before block i
     runs = non_prose_runs(prose)
     reach = max(4, window)
     size = bin_of(n, (3, 8, 15, 30, 60))
     keys: list[PlaceKey] = []
     header = -PROMO_LIST_REACH - 1  # the last promo header seen, out of reach at first
+    # Clipped with conditionals, not min(), and binned with bisect_right itself: this loop
+    # runs for every block on every pass, and the calls were half its cost.
     for i, text in enumerate(texts):
-        distance = i - header if i - header <= PROMO_LIST_REACH else 0
+        after = all_prose - before - prose[i]
         run = runs[i]
-        keys.append((min(i, reach), min(n - 1 - i, reach), int(10 * i / n), size,
-                     repeats[text] > 1, distance, min(prose_before[i], 3),
-                     min(all_prose - prose_before[i + 1], 3),
-                     bin_of(run, RUN_BINS_BLOCKS) if run else "prose"))
+        keys.append((i if i < reach else reach, n - 1 - i if n - 1 - i < reach else reach,
+                     10 * i // n, size, repeats[text] > 1,
+                     i - header if i - header <= PROMO_LIST_REACH else 0,
+                     before if before < 3 else 3, after if after < 3 else 3,
+                     bisect_right(RUN_BINS_BLOCKS, run) if run else "prose"))
+        before += prose[i]
         if headers[i]:
             header = i
     return keys

@@ -48,6 +48,7 @@ SEED = 20261125
 DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "models" / "cleaner.joblib"
 LABELS = tuple(Label)
 KEPT_COLUMNS = np.array([label in KEPT_LABELS for label in LABELS])
+KEPT_MASS = KEPT_COLUMNS.astype(np.float64)
 # The estimators compared by grouped cross-validation (`cleaner train --compare`).
 CANDIDATES: dict[str, dict[str, Any]] = {
     "logreg-C0.1": {"C": 0.1},
@@ -330,11 +331,10 @@ def decide(probabilities: np.ndarray, keep_threshold: float) -> tuple[list[Label
     A block is kept when the kept labels together reach `keep_threshold`, which sits well
     below one half because losing article text costs more than keeping a line of noise.
     """
-    kept_mass = probabilities[:, KEPT_COLUMNS].sum(axis=1)
-    keep = kept_mass >= keep_threshold
-    masked = np.where(KEPT_COLUMNS[None, :] == keep[:, None], probabilities, -1.0)
+    keep = probabilities @ KEPT_MASS >= keep_threshold  # the kept labels' probabilities, summed
+    masked = np.where(KEPT_COLUMNS == keep[:, None], probabilities, -1.0)
     best = masked.argmax(axis=1)
-    return [LABELS[i] for i in best], probabilities[np.arange(len(best)), best]
+    return list(map(LABELS.__getitem__, best.tolist())), masked[np.arange(len(best)), best]
 
 
 def build_pipeline(estimator: str = DEFAULT_ESTIMATOR) -> Pipeline:
