@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from typing import Any
 
 from cleaner.blocks import Block, Document
@@ -37,12 +38,58 @@ def segment_html(data: bytes, doc_id: str = "-") -> Document:
     if cut_by_depth_limit(tree):
         return segment_text(f"{title}\n{flat_text(data)}", doc_id=doc_id,
                             meta={"title": title, "extraction": DEEP_PAGE_NOTE})
+    h1s = [" ".join("".join(h1.itertext()).split()) for h1 in tree.xpath(".//h1")]
     text = trafilatura.extract(tree, fast=True, favor_recall=True, include_comments=False,
                                include_tables=True, include_images=False, include_links=False,
                                deduplicate=False) or ""
-    if title and not text.startswith(title):
-        text = f"{title}\n{text}"
+    title, text = headline_first(title, h1s, text)
     return segment_text(text, doc_id=doc_id, meta={"title": title})
+
+
+# How far into the extracted text the page's headline may repeat, and how much of a headline
+# the other must share. On the 181 scrapinghub pages, 25 repeated it in their first three lines
+# (the h1, or og:title with a "| Site" suffix, other quotes or dashes, other case).
+HEADLINE_LINES = 3
+SAME_HEADLINE_SHARE = 0.75
+MAX_HEADLINE_CHARS = 300
+HEADLINE_WORD = re.compile(r"\w+")
+
+
+def headline_first(title: str, h1s: list[str], text: str) -> tuple[str, str]:
+    """Return the headline and the text with it as first line, said once.
+
+    The extracted text often opens with the page's own headline (its h1, og:title without the
+    site name): that line becomes the headline instead of a second copy of og:title above it.
+    """
+    from cleaner.features import is_prose  # features reads this module's INVISIBLE
+
+    lines = text.split("\n")
+    for i, line in enumerate(lines[:HEADLINE_LINES]):
+        words = " ".join(line.split())
+        if words and len(words) <= MAX_HEADLINE_CHARS and (
+                same_headline(words, title) or any(same_headline(words, h1) for h1 in h1s)):
+            return line.strip(), "\n".join([line, *lines[:i], *lines[i + 1:]])
+        if is_prose(words):  # the article has begun: a repeat after it is a subheading
+            break
+    if title:  # not among the first lines: a paragraph opening with its words is no headline
+        text = f"{title}\n{text}"
+    return title, text
+
+
+def same_headline(line: str, headline: str) -> bool:
+    """Return True when `line` says `headline`, case, punctuation and a site name aside.
+
+    A line no longer than the headline may be the headline without its site name; a longer one
+    must be mostly the headline's words, so a first paragraph that opens with them stays text.
+    """
+    mine, theirs = HEADLINE_WORD.findall(line.casefold()), HEADLINE_WORD.findall(headline.casefold())
+    if not mine or not theirs:
+        return False
+    shared = sum((Counter(mine) & Counter(theirs)).values())
+    if len(mine) <= len(theirs):
+        return shared >= SAME_HEADLINE_SHARE * len(theirs) or (
+            shared == len(mine) and len(mine) >= SAME_HEADLINE_SHARE * len(theirs) / 2)
+    return shared >= SAME_HEADLINE_SHARE * len(mine)
 
 
 # libxml2, under lxml and trafilatura, stops reading a page at 256 nested elements and drops

@@ -265,10 +265,14 @@ def normalise(text: str) -> str:
     return " ".join(text.lower().split())
 
 
+# trafilatura writes a list item as "- item"; the truth has the item without the bullet.
+LIST_BULLET = re.compile(r"^- ")
+
+
 def noise_lines(truth: str, pred: str) -> list[str]:
     """Return the lines of `pred` that are not in `truth` and look like boilerplate."""
     true_text = normalise(truth)
-    lines = (normalise(line) for line in pred.splitlines())
+    lines = (LIST_BULLET.sub("", normalise(line)) for line in pred.splitlines())
     return [line for line in lines if line and line not in true_text and NOISE_LINE.search(line)]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cleaner.segment import INVISIBLE, segment_text
+from cleaner.segment import INVISIBLE, headline_first, segment_html, segment_text
 
 PIECES = st.sampled_from([
     "\u00a0", "\r\n", "\r", "\n", "\n\n\n", "\t", " ", "\u200b", "\ufeff", "\u2028",
@@ -56,3 +56,41 @@ def test_crlf_nbsp_and_zero_width_lines_are_handled() -> None:
 def test_empty_and_blank_inputs_have_no_blocks() -> None:
     assert segment_text("").blocks == ()
     assert segment_text(" \n\t\r\n\u200b").blocks == ()
+
+
+HEADLINE = "Council approves the new river bridge"
+PARAGRAPH = "The council voted 7 to 2 on Tuesday to fund the bridge, ending a decade of debate."
+
+
+def test_a_headline_the_text_already_opens_with_is_said_once() -> None:
+    title, text = headline_first(f"{HEADLINE} | Town News", [HEADLINE], f"{HEADLINE}\n{PARAGRAPH}")
+    assert (title, text) == (HEADLINE, f"{HEADLINE}\n{PARAGRAPH}")
+
+
+def test_a_headline_repeated_under_a_kicker_moves_first() -> None:
+    title, text = headline_first(HEADLINE, [], f"Politics\n“{HEADLINE.upper()}”\n{PARAGRAPH}")
+    assert title == f"“{HEADLINE.upper()}”"
+    assert text.split("\n") == [title, "Politics", PARAGRAPH]
+
+
+def test_a_repeat_after_the_first_paragraph_stays_where_it_is() -> None:
+    title, text = headline_first(HEADLINE, [HEADLINE], f"{PARAGRAPH}\n{HEADLINE}\nMore text.")
+    assert (title, text) == (HEADLINE, f"{HEADLINE}\n{PARAGRAPH}\n{HEADLINE}\nMore text.")
+
+
+def test_a_first_paragraph_opening_with_the_headline_words_is_not_the_headline() -> None:
+    opening = f"{HEADLINE}, the mayor said, after years of delays and two failed votes on it"
+    title, text = headline_first(HEADLINE, [], f"{opening}\n{PARAGRAPH}")
+    assert (title, text) == (HEADLINE, f"{HEADLINE}\n{opening}\n{PARAGRAPH}")
+
+
+def test_an_html_page_has_its_headline_once_and_first() -> None:
+    body = "".join(f"<p>{PARAGRAPH} Paragraph {i}.</p>" for i in range(6))
+    page = (f"<html><head><meta property='og:title' content='{HEADLINE} | Town News'>"
+            f"</head><body><article><h1>{HEADLINE}</h1>{body}</article></body></html>")
+    doc = segment_html(page.encode())
+    texts = [block.text for block in doc.blocks]
+    assert texts[0] == HEADLINE
+    assert doc.meta["title"] == HEADLINE
+    assert texts.count(HEADLINE) == 1
+    assert f"{HEADLINE} | Town News" not in texts
