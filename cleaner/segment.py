@@ -34,11 +34,11 @@ def segment_html(data: bytes, doc_id: str = "-") -> Document:
     tree = trafilatura.load_html(data)
     if tree is None:
         return Document(id=doc_id, blocks=(), meta={"title": ""})
-    title = headline_of(tree)  # read before extraction, which prunes the tree
+    h1s = [" ".join("".join(h1.itertext()).split()) for h1 in tree.iter("h1")]
+    title = headline_of(tree, h1s)  # read before extraction, which prunes the tree
     if cut_by_depth_limit(tree):
         return segment_text(f"{title}\n{flat_text(data)}", doc_id=doc_id,
                             meta={"title": title, "extraction": DEEP_PAGE_NOTE})
-    h1s = [" ".join("".join(h1.itertext()).split()) for h1 in tree.xpath(".//h1")]
     text = trafilatura.extract(tree, fast=True, favor_recall=True, include_comments=False,
                                include_tables=True, include_images=False, include_links=False,
                                deduplicate=False) or ""
@@ -118,10 +118,9 @@ def flat_text(data: bytes) -> str:
     return str(soup.get_text("\n"))
 
 
-def headline_of(tree: Any) -> str:
-    """Return the page's headline: og:title, else the first h1, else the <title>."""
-    candidates = [*tree.xpath(".//meta[@property='og:title']/@content"),
-                  *("".join(h1.itertext()) for h1 in tree.xpath(".//h1")[:1]),
+def headline_of(tree: Any, h1s: list[str]) -> str:
+    """Return the page's headline: og:title, else the first of its h1s, else the <title>."""
+    candidates = [*tree.xpath(".//meta[@property='og:title']/@content"), *h1s[:1],
                   *tree.xpath(".//title/text()")]
     for candidate in candidates:
         words = " ".join(str(candidate).split())
