@@ -118,12 +118,13 @@ def test_jsonl_format_writes_one_record_per_input(tmp_path: Path) -> None:
     assert all(r["text"].startswith("Storm closes coastal road\n") for r in records)
 
 
-def test_tampered_model_is_refused_with_the_fix(tmp_path: Path) -> None:
+@pytest.mark.parametrize("jobs", ["1", "2"])  # at 2 the parent only checks, workers load
+def test_tampered_model_is_refused_with_the_fix(tmp_path: Path, jobs: str) -> None:
     model = tmp_path / "m.joblib"
     original = Path(__file__).resolve().parent.parent / "models" / "cleaner.joblib"
     model.write_bytes(original.read_bytes() + b"tampered")
     model.with_suffix(".json").write_text(original.with_suffix(".json").read_text())
-    result = run("clean", "-", "--model", str(model), stdin=ARTICLE)
+    result = run("clean", "-", "--model", str(model), "--jobs", jobs, stdin=ARTICLE)
     assert result.exit_code == 1
     assert result.stderr == (f"cleaner: {model}: SHA-256 differs from its manifest (changed or "
                              "untrusted file); run 'make model'\n")
