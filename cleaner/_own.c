@@ -649,6 +649,65 @@ static PyObject *shape_parts(PyObject *self, PyObject *args) {
                          opens, closes, sentences);
 }
 
+#define MAX_LABELS 64
+#define MAX_OFFSETS 16
+
+/* neighbour_sums(rows, table, offsets) -> bytes: for each block i of a document, the sum over
+ * the offsets j of table[rows[i + offsets[j]], j] (a row of labels doubles), for the
+ * neighbours inside the document: what its neighbours show block i (model.LinearBlockModel's
+ * `shown` table). rows: intp, one per block; table: a C-contiguous float64 array of shape
+ * (table rows, len(offsets), labels). One call a pass instead of a gather and an add per offset. */
+static PyObject *neighbour_sums(PyObject *self, PyObject *args) {
+    Py_buffer rows, table;
+    PyObject *table_object, *offsets_seq;
+    if (!PyArg_ParseTuple(args, "y*OO", &rows, &table_object, &offsets_seq)) return NULL;
+    if (PyObject_GetBuffer(table_object, &table, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) {
+        PyBuffer_Release(&rows);
+        return NULL;
+    }
+    PyObject *result = NULL;
+    PyObject *offsets_fast = PySequence_Fast(offsets_seq, "offsets must be a sequence of int");
+    if (offsets_fast == NULL) goto done;
+    Py_ssize_t count = PySequence_Fast_GET_SIZE(offsets_fast), offsets[MAX_OFFSETS];
+    if (count < 1 || count > MAX_OFFSETS || table.ndim != 3 || table.shape[1] != count ||
+        table.format == NULL || strcmp(table.format, "d") != 0 ||
+        rows.len % (Py_ssize_t)sizeof(Py_ssize_t)) {
+        PyErr_SetString(PyExc_ValueError, "rows, table and offsets do not fit");
+        goto done;
+    }
+    for (Py_ssize_t j = 0; j < count; j++) {
+        offsets[j] = PyLong_AsSsize_t(PySequence_Fast_GET_ITEM(offsets_fast, j));
+        if (offsets[j] == -1 && PyErr_Occurred()) goto done;
+    }
+    Py_ssize_t n = rows.len / (Py_ssize_t)sizeof(Py_ssize_t), labels = table.shape[2];
+    Py_ssize_t width = count * labels; /* doubles in one row of the table */
+    const Py_ssize_t *row = rows.buf;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (row[i] < 0 || row[i] >= table.shape[0]) {
+            PyErr_SetString(PyExc_IndexError, "a row past the table");
+            goto done;
+        }
+    }
+    result = PyBytes_FromStringAndSize(NULL, n * labels * (Py_ssize_t)sizeof(double));
+    if (result == NULL) goto done;
+    double *out = (double *)PyBytes_AS_STRING(result);
+    memset(out, 0, (size_t)(n * labels) * sizeof(double));
+    const double *t = table.buf;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        for (Py_ssize_t j = 0; j < count; j++) {
+            Py_ssize_t at = i + offsets[j];
+            if (at < 0 || at >= n) continue;
+            const double *from = t + row[at] * width + j * labels;
+            for (Py_ssize_t c = 0; c < labels; c++) out[i * labels + c] += from[c];
+        }
+    }
+done:
+    Py_XDECREF(offsets_fast);
+    PyBuffer_Release(&rows);
+    PyBuffer_Release(&table);
+    return result;
+}
+
 /* Softmax of `scores` (k values) in place. */
 static void softmax_row(double *scores, Py_ssize_t k) {
     double top = scores[0], total = 0.0;
@@ -664,9 +723,6 @@ static inline void add_row(double *row, const double *weights, Py_ssize_t at, do
     const double *from = weights + at * k;
     for (Py_ssize_t c = 0; c < k; c++) row[c] += scale * from[c];
 }
-
-#define MAX_LABELS 64
-#define MAX_OFFSETS 16
 
 /* two_stages(scores, bias, prose, short, offsets, weights, context_bias) -> bytes: the
  * probabilities of model.LinearBlockModel.probabilities from the blocks' summed first-stage
@@ -763,6 +819,7 @@ static PyMethodDef methods[] = {
     {"columns", columns, METH_VARARGS, "Return the columns of a normalized block's own features."},
     {"row_sums", row_sums, METH_VARARGS, "Return the summed weight rows of normalized blocks."},
     {"two_stages", two_stages, METH_VARARGS, "Return both stages' label probabilities."},
+    {"neighbour_sums", neighbour_sums, METH_VARARGS, "Return what each block's neighbours show it."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -1,5 +1,5 @@
 """The compiled loops of cleaner/_own.c (see features.OwnColumns, features.RuleChecks,
-features.shape_parts and model.two_stages)."""
+features.shape_parts, model.neighbour_sums and model.two_stages)."""
 
 from typing import Any
 
@@ -14,3 +14,4 @@ def shape_parts(text: str, letter_chars: int,
                 word_chars: int) -> tuple[int, int, int, int, str, str, int, int, int]: ...
 def two_stages(scores: Any, bias: Any, prose: Any, short: Any, offsets: tuple[int, ...],
                weights: Any, context_bias: Any) -> bytes: ...
+def neighbour_sums(rows: Any, table: Any, offsets: list[int]) -> bytes: ...

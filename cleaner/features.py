@@ -139,7 +139,7 @@ def lead_of(text: str) -> str:
     """Return how a block opens: with a short label and a colon ("Outfit: ...", "READ MORE:"),
     after a speaker ("She said: ..."), or plainly. Daily Mail captions and promo prefixes open
     with a label; quotes open after a speaker."""
-    match = LEAD_LABEL.match(text)
+    match = LEAD_LABEL.match(text) if ":" in text else None  # `in` is far cheaper than a match
     if match is None:
         return "plain"
     return "said" if SAID.search(match.group(1)) else "label"

@@ -125,12 +125,10 @@ class LinearBlockModel:
         keys), so a block costs a few table rows instead of gathering and summing about 100
         weight rows; only the order of the floating-point additions differs.
         """
-        n, window = len(texts), self.featurizer.window
+        window = self.featurizer.window
         total = facts[:, :OWN_END]  # a copy already: `facts` came from a gather
-        rows = facts[:, SHOWN_ROW].astype(np.intp)
-        for j, offset in enumerate(offsets(window)):  # block i reads block i + offset
-            total[max(0, -offset):min(n, n - offset)] += self.shown.table[
-                rows[max(0, offset):min(n, n + offset)], j]
+        total += neighbour_sums(facts[:, SHOWN_ROW].astype(np.intp), self.shown.table,
+                                offsets(window))
         places = place_keys(texts, (facts[:, IS_PROSE] > 0).tolist(),
                             (facts[:, IS_HEADER] > 0).tolist(), window)
         total += np.array([self.place_sum(place) for place in places])
@@ -297,6 +295,29 @@ def context_matrix(first: np.ndarray, span: np.ndarray) -> np.ndarray:
     outside = span[:, :1]
     return np.hstack([padded[3 + o:n + 3 + o] for o in CONTEXT_OFFSETS]
                      + [span, first * outside])
+
+
+def neighbour_sums(rows: np.ndarray, table: np.ndarray, reach: list[int]) -> np.ndarray:
+    """Return per block what its neighbours show it: the sum over the offsets j of
+    `table[rows[i + reach[j]], j]`, for the neighbours inside the document (one compiled
+    call a pass when cleaner/_own.c is built)."""
+    if compiled_own is None:
+        return neighbour_sums_in_python(rows, table, reach)
+    raw = compiled_own.neighbour_sums(np.ascontiguousarray(rows, dtype=np.intp),
+                                      np.ascontiguousarray(table, dtype=np.float64), reach)
+    return np.frombuffer(raw).reshape(len(rows), table.shape[-1])
+
+
+def neighbour_sums_in_python(rows: np.ndarray, table: np.ndarray,
+                             reach: list[int]) -> np.ndarray:
+    """Return `neighbour_sums` without the compiled module."""
+    n = len(rows)
+    total = np.zeros((n, table.shape[-1]))
+    for j, offset in enumerate(reach):  # block i reads block i + offset
+        start, stop = max(0, -offset), min(n, n - offset)
+        if start < stop:
+            total[start:stop] += table[rows[start + offset:stop + offset], j]
+    return total
 
 
 def two_stages(scores: np.ndarray, bias: np.ndarray, prose: np.ndarray, short: np.ndarray,

@@ -39,6 +39,8 @@ from cleaner.model import (
     LABELS,
     LinearBlockModel,
     load_model,
+    neighbour_sums,
+    neighbour_sums_in_python,
     two_stages,
     two_stages_in_python,
 )
@@ -374,3 +376,25 @@ def test_compiled_two_stages_refuse_inputs_that_do_not_fit() -> None:
                                 weights, bias)
     with pytest.raises(TypeError):
         compiled_own.two_stages(scores, model.bias, flags, flags, 7, weights, bias)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(0, 9), max_size=25), st.integers(1, 3))
+def test_compiled_neighbour_sums_equal_the_sliced_sums(rows: list[int], window: int) -> None:
+    reach = [o for o in range(-window, window + 1) if o]
+    table = np.random.default_rng(len(rows)).normal(size=(10, len(reach), len(LABELS)))
+    picked = np.array(rows, dtype=np.intp)
+    np.testing.assert_allclose(neighbour_sums(picked, table, reach),
+                               neighbour_sums_in_python(picked, table, reach), rtol=0, atol=1e-12)
+
+
+def test_compiled_neighbour_sums_refuse_rows_past_the_table() -> None:
+    assert compiled_own is not None
+    table = np.zeros((3, 4, len(LABELS)))
+    with pytest.raises(IndexError):
+        compiled_own.neighbour_sums(np.array([0, 3], dtype=np.intp), table, [-2, -1, 1, 2])
+    with pytest.raises(ValueError, match="do not fit"):  # the table holds 4 offsets, not 3
+        compiled_own.neighbour_sums(np.array([0], dtype=np.intp), table, [-1, 1, 2])
+    with pytest.raises(ValueError, match="do not fit"):  # not float64
+        compiled_own.neighbour_sums(np.array([0], dtype=np.intp), table.astype(np.float32),
+                                    [-2, -1, 1, 2])
