@@ -708,6 +708,56 @@ done:
     return result;
 }
 
+/* A character that takes no space on screen: Python's whitespace (as the re module's \s) or
+ * one of `invisible` (segment.INVISIBLE). */
+static inline int is_blank(Py_UCS4 c, int ikind, const void *idata, Py_ssize_t icount) {
+    if (Py_UNICODE_ISSPACE(c)) return 1;
+    if (c < 128) return 0;
+    for (Py_ssize_t k = 0; k < icount; k++)
+        if (PyUnicode_READ(ikind, idata, k) == c) return 1;
+    return 0;
+}
+
+INLINE PyObject *visible_lines_of(int ukind, const void *data, Py_ssize_t n, PyObject *invisible) {
+    int ikind = PyUnicode_KIND(invisible);
+    const void *idata = PyUnicode_DATA(invisible);
+    Py_ssize_t icount = PyUnicode_GET_LENGTH(invisible);
+    PyObject *spans = PyList_New(0);
+    for (Py_ssize_t i = 0; spans != NULL && i < n; i++) { /* i: a line's first character */
+        Py_ssize_t first = -1, last = -1;
+        for (; i < n; i++) {
+            Py_UCS4 c = PyUnicode_READ(ukind, data, i);
+            if (c == '\n' || c == '\r') break;
+            if (!is_blank(c, ikind, idata, icount)) {
+                if (first < 0) first = i;
+                last = i;
+            }
+        }
+        if (first < 0) continue;
+        PyObject *start = PyLong_FromSsize_t(first), *end = PyLong_FromSsize_t(last + 1);
+        if (start == NULL || end == NULL || PyList_Append(spans, start) < 0 ||
+            PyList_Append(spans, end) < 0)
+            Py_CLEAR(spans);
+        Py_XDECREF(start);
+        Py_XDECREF(end);
+    }
+    return spans;
+}
+
+/* visible_lines(text, invisible) -> list[int]: the start and end of every block of
+ * segment.segment_text, flat: each line (split at \n or \r only) from its first visible
+ * character to its last, lines with none left out. What segment.VISIBLE_LINE finds, without
+ * a regex scan. */
+static PyObject *visible_lines(PyObject *self, PyObject *args) {
+    PyObject *text, *invisible;
+    if (!PyArg_ParseTuple(args, "UU", &text, &invisible)) return NULL;
+    const void *data = PyUnicode_DATA(text);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    PyObject *spans = NULL;
+    BY_KIND(PyUnicode_KIND(text), spans = visible_lines_of(KIND, data, n, invisible));
+    return spans;
+}
+
 /* Softmax of `scores` (k values) in place. */
 static void softmax_row(double *scores, Py_ssize_t k) {
     double top = scores[0], total = 0.0;
@@ -819,6 +869,7 @@ static PyMethodDef methods[] = {
     {"columns", columns, METH_VARARGS, "Return the columns of a normalized block's own features."},
     {"row_sums", row_sums, METH_VARARGS, "Return the summed weight rows of normalized blocks."},
     {"two_stages", two_stages, METH_VARARGS, "Return both stages' label probabilities."},
+    {"visible_lines", visible_lines, METH_VARARGS, "Return the spans of a text's visible lines."},
     {"neighbour_sums", neighbour_sums, METH_VARARGS, "Return what each block's neighbours show it."},
     {NULL, NULL, 0, NULL},
 };

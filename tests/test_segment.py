@@ -5,14 +5,28 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cleaner.segment import INVISIBLE, headline_first, segment_html, segment_text
+from cleaner.segment import (
+    INVISIBLE,
+    headline_first,
+    segment_html,
+    segment_text,
+    visible_spans,
+    visible_spans_in_python,
+)
 
 PIECES = st.sampled_from([
     "\u00a0", "\r\n", "\r", "\n", "\n\n\n", "\t", " ", "\u200b", "\ufeff", "\u2028",
+    "\x85", "\x0b", "\x1c", "\u00ad", "\u3000", "😀",
     "DON’T MISS:", "We use your sign-up to provide content", "Source: Read Full Article",
     "“Hopefully it won’t come to that.”", "x" * 1000, "é", "[REPORT]",
 ])
 TEXTS = st.lists(st.one_of(PIECES, st.text(max_size=40)), max_size=30).map("".join)
+
+
+@settings(max_examples=500, deadline=None)
+@given(TEXTS)
+def test_compiled_line_spans_equal_the_regex_spans(text: str) -> None:
+    assert visible_spans(text) == visible_spans_in_python(text)
 
 
 def visible(text: str) -> str:
