@@ -87,9 +87,10 @@ def headline_first(title: str, h1s: list[str], text: str) -> tuple[str, str]:
     lines = text.split("\n")
     for i, line in enumerate(lines[:HEADLINE_LINES]):
         words = " ".join(line.split())
-        if words and len(words) <= MAX_HEADLINE_CHARS and (
+        headline = VISIBLE_LINE.search(line)  # the line as its block will read
+        if headline and len(words) <= MAX_HEADLINE_CHARS and (
                 same_headline(words, title) or any(same_headline(words, h1) for h1 in h1s)):
-            return line.strip(), "\n".join([line, *lines[:i], *lines[i + 1:]])
+            return headline.group(), "\n".join([line, *lines[:i], *lines[i + 1:]])
         if is_prose(words):  # the article has begun: a repeat after it is a subheading
             break
     if title:  # not among the first lines: a paragraph opening with its words is no headline

@@ -108,3 +108,10 @@ def test_an_html_page_has_its_headline_once_and_first() -> None:
     assert doc.meta["title"] == HEADLINE
     assert texts.count(HEADLINE) == 1
     assert f"{HEADLINE} | Town News" not in texts
+
+
+def test_a_moved_headline_is_named_as_its_block_reads() -> None:
+    title, text = headline_first(HEADLINE, [], f"Politics\n\u200b {HEADLINE}\u00a0\n{PARAGRAPH}")
+    doc = segment_text(text)
+    assert title == HEADLINE
+    assert doc.blocks[0].text == title
