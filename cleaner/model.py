@@ -285,7 +285,9 @@ def context_matrix(first: np.ndarray, span: np.ndarray) -> np.ndarray:
     Positions outside the document read as zeros, plus one column per offset saying so. The
     block's place relative to the article's prose (`span_columns`) is added, alone and
     crossed with its own probabilities, since a noise-like line outside the prose is noise
-    far more often than one between two paragraphs.
+    far more often than one between two paragraphs. Cleaning reads these columns in place
+    (`two_stages`, in cleaner/_own.c): a change here is a change there too, and
+    tests/test_features.py checks that both give the same probabilities.
     """
     n, k = first.shape
     padded = np.zeros((n + 6, k + 1))
