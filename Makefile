@@ -29,8 +29,7 @@ test: $(STAMP) ## run the whole test suite
 
 # Retrains whenever asked, never as a side effect: with the model a file target built from
 # the sources, the ETL pattern rules below (which list the model so that a new model redoes
-# their outputs) retrained it whenever a source file was newer, as after a code change or in
-# a fresh clone, where checkout sets every file's time.
+# their outputs) retrained it, overwriting the shipped model, whenever a source file was newer.
 model: $(STAMP) ## retrain the shipped model from fixtures/ (and ../shared/corpus when present)
 	$(BIN)/cleaner train fixtures/train -o $(MODEL)
 
