@@ -1,6 +1,8 @@
-/* The hot loops of features.py, compiled: the columns of a block's word and character features
- * found without building their names (features.OwnColumns), the rule branches a block's hints
- * allow (features.RuleChecks) and what its shape is made from (features.shape_parts).
+/* The hot loops of cleaning, compiled: a text's visible lines (segment.visible_spans), the
+ * columns of a block's word and character features found without building their names
+ * (features.OwnColumns), the rule branches a block's hints allow (features.RuleChecks), what
+ * its shape is made from (features.shape_parts), what its neighbours show it
+ * (model.neighbour_sums) and both stages' probabilities of a pass (model.two_stages).
  *
  * Each has a Python form giving the same results; this module is optional (the package
  * installs and runs without a C compiler, only slower). A feature is identified by its kind and
@@ -552,7 +554,6 @@ typedef struct {
 /* The letters and capitals among the first letter_chars characters, and the words (split on
  * whitespace, as str.split does) and those starting with a capital among the first word_chars,
  * as features.shape_parts_in_python counts them. */
-
 INLINE CaseCounts count_cases(int ukind, const void *data, Py_ssize_t n, Py_ssize_t letter_chars,
                          Py_ssize_t word_chars) {
     CaseCounts counts = {0, 0, 0, 0};
@@ -652,6 +653,24 @@ static PyObject *shape_parts(PyObject *self, PyObject *args) {
 #define MAX_LABELS 64
 #define MAX_OFFSETS 16
 
+/* Read a sequence of up to MAX_OFFSETS ints into `offsets`; return how many, or -1 with an
+ * exception set. */
+static Py_ssize_t read_offsets(PyObject *sequence, Py_ssize_t offsets[MAX_OFFSETS]) {
+    PyObject *fast = PySequence_Fast(sequence, "offsets must be a sequence of int");
+    if (fast == NULL) return -1;
+    Py_ssize_t count = PySequence_Fast_GET_SIZE(fast);
+    if (count < 1 || count > MAX_OFFSETS) {
+        PyErr_SetString(PyExc_ValueError, "offsets do not fit: 1 to 16 are read");
+        count = -1;
+    }
+    for (Py_ssize_t j = 0; j < count; j++) {
+        offsets[j] = PyLong_AsSsize_t(PySequence_Fast_GET_ITEM(fast, j));
+        if (offsets[j] == -1 && PyErr_Occurred()) count = -1;
+    }
+    Py_DECREF(fast);
+    return count;
+}
+
 /* neighbour_sums(rows, table, offsets) -> bytes: for each block i of a document, the sum over
  * the offsets j of table[rows[i + offsets[j]], j] (a row of labels doubles), for the
  * neighbours inside the document: what its neighbours show block i (model.LinearBlockModel's
@@ -666,18 +685,12 @@ static PyObject *neighbour_sums(PyObject *self, PyObject *args) {
         return NULL;
     }
     PyObject *result = NULL;
-    PyObject *offsets_fast = PySequence_Fast(offsets_seq, "offsets must be a sequence of int");
-    if (offsets_fast == NULL) goto done;
-    Py_ssize_t count = PySequence_Fast_GET_SIZE(offsets_fast), offsets[MAX_OFFSETS];
-    if (count < 1 || count > MAX_OFFSETS || table.ndim != 3 || table.shape[1] != count ||
-        table.format == NULL || strcmp(table.format, "d") != 0 ||
-        rows.len % (Py_ssize_t)sizeof(Py_ssize_t)) {
+    Py_ssize_t offsets[MAX_OFFSETS], count = read_offsets(offsets_seq, offsets);
+    if (count < 0) goto done;
+    if (table.ndim != 3 || table.shape[1] != count || table.format == NULL ||
+        strcmp(table.format, "d") != 0 || rows.len % (Py_ssize_t)sizeof(Py_ssize_t)) {
         PyErr_SetString(PyExc_ValueError, "rows, table and offsets do not fit");
         goto done;
-    }
-    for (Py_ssize_t j = 0; j < count; j++) {
-        offsets[j] = PyLong_AsSsize_t(PySequence_Fast_GET_ITEM(offsets_fast, j));
-        if (offsets[j] == -1 && PyErr_Occurred()) goto done;
     }
     Py_ssize_t n = rows.len / (Py_ssize_t)sizeof(Py_ssize_t), labels = table.shape[2];
     Py_ssize_t width = count * labels; /* doubles in one row of the table */
@@ -702,7 +715,6 @@ static PyObject *neighbour_sums(PyObject *self, PyObject *args) {
         }
     }
 done:
-    Py_XDECREF(offsets_fast);
     PyBuffer_Release(&rows);
     PyBuffer_Release(&table);
     return result;
@@ -788,21 +800,14 @@ static PyObject *two_stages(PyObject *self, PyObject *args) {
     if (!PyArg_ParseTuple(args, "y*y*y*y*Oy*y*", &scores, &bias, &prose, &shorts, &offsets_seq,
                           &weights, &context_bias))
         return NULL;
-    PyObject *result = NULL, *offsets_fast = NULL;
+    PyObject *result = NULL;
     double *first = NULL;
     Py_ssize_t k = bias.len / (Py_ssize_t)sizeof(double);
     Py_ssize_t n = prose.len, width = k + 1;
-    offsets_fast = PySequence_Fast(offsets_seq, "offsets must be a sequence of int");
-    if (offsets_fast == NULL) goto done;
-    Py_ssize_t count = PySequence_Fast_GET_SIZE(offsets_fast);
-    Py_ssize_t offsets[MAX_OFFSETS];
-    if (count > MAX_OFFSETS) count = -1;
-    for (Py_ssize_t j = 0; j < count; j++) {
-        offsets[j] = PyLong_AsSsize_t(PySequence_Fast_GET_ITEM(offsets_fast, j));
-        if (offsets[j] == -1 && PyErr_Occurred()) goto done;
-    }
+    Py_ssize_t offsets[MAX_OFFSETS], count = read_offsets(offsets_seq, offsets);
+    if (count < 0) goto done;
     Py_ssize_t span_at = count * width, cross_at = span_at + 5, columns = cross_at + k;
-    if (k < 1 || k > MAX_LABELS || count < 0 || bias.len != k * (Py_ssize_t)sizeof(double) ||
+    if (k < 1 || k > MAX_LABELS || bias.len != k * (Py_ssize_t)sizeof(double) ||
         scores.len != n * k * (Py_ssize_t)sizeof(double) || shorts.len != n ||
         context_bias.len != bias.len ||
         weights.len != columns * k * (Py_ssize_t)sizeof(double)) {
@@ -814,11 +819,11 @@ static PyObject *two_stages(PyObject *self, PyObject *args) {
         PyErr_NoMemory();
         goto done;
     }
-    const double *b = bias.buf, *w = weights.buf;
+    const double *s = scores.buf, *b = bias.buf, *w = weights.buf;
     const char *is_prose = prose.buf, *is_short = shorts.buf;
     Py_ssize_t lead = n, tail = 0; /* the first prose block, and one past the last */
     for (Py_ssize_t i = 0; i < n; i++) {
-        for (Py_ssize_t c = 0; c < k; c++) first[i * k + c] = ((const double *)scores.buf)[i * k + c] + b[c];
+        for (Py_ssize_t c = 0; c < k; c++) first[i * k + c] = s[i * k + c] + b[c];
         softmax_row(first + i * k, k);
         if (is_prose[i]) {
             if (lead == n) lead = i;
@@ -851,7 +856,6 @@ static PyObject *two_stages(PyObject *self, PyObject *args) {
     }
 done:
     PyMem_Free(first);
-    Py_XDECREF(offsets_fast);
     PyBuffer_Release(&scores);
     PyBuffer_Release(&bias);
     PyBuffer_Release(&prose);

@@ -1,5 +1,5 @@
-"""The compiled loops of cleaner/_own.c (see features.OwnColumns, features.RuleChecks,
-features.shape_parts, model.neighbour_sums and model.two_stages)."""
+"""The compiled loops of cleaner/_own.c (see segment.visible_spans, features.OwnColumns,
+features.RuleChecks, features.shape_parts, model.neighbour_sums and model.two_stages)."""
 
 from typing import Any
 
