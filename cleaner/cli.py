@@ -189,6 +189,50 @@ def train(
 
 
 @app.command()
+def suspects(
+    fixture_paths: Annotated[list[Path] | None, typer.Argument(help="Fixture files or directories.")] = None,
+    corpus: Annotated[Path, typer.Option(envvar="CLEANER_CORPUS", help="Shared corpus, used when present.")] = DEFAULT_CORPUS,
+    corpus_labels: Annotated[Path, typer.Option(help="Labels of corpus articles (*.jsonl).")] = Path("fixtures/corpus/fakenewsnet"),
+    top: Annotated[int, typer.Option(min=1, help="How many of the most doubted labels to list.")] = 30,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+) -> None:
+    """List the hand labels that a model never trained on their site most disagrees with.
+
+    Trains as `cleaner train` does, one model per group of sites, and judges every labeled
+    block with the model that did not see its site: most doubted first. Saves nothing.
+
+    Example: cleaner suspects fixtures/train --top 20
+    """
+    import json
+
+    from cleaner.train import gather_training_data, label_suspects
+
+    try:
+        items, inventory = gather_training_data(fixture_paths or [Path("fixtures/train")],
+                                                corpus_labels, corpus)
+        found = label_suspects(items)[:top]
+    except CleanerError as error:
+        fail(error)
+        raise typer.Exit(1) from None
+    except ValueError as error:  # fewer sites than cross-validation folds
+        fail(CleanerError("suspects", str(error).split("\n")[0]))
+        raise typer.Exit(1) from None
+    for suspect in found:
+        if as_json:
+            typer.echo(json.dumps({"where": suspect.where, "label": suspect.label.value,
+                                   "predicted": suspect.predicted.value,
+                                   "kept_probability": suspect.kept_mass,
+                                   "text": suspect.text}, ensure_ascii=False))
+        else:
+            typer.echo(f"{suspect.where}: labeled {suspect.label.value}, model says "
+                       f"{suspect.predicted.value} (content {suspect.kept_mass:.3f}): "
+                       f"{suspect.text[:SUSPECT_TEXT_CHARS]}")
+
+
+SUSPECT_TEXT_CHARS = 100
+
+
+@app.command()
 def evaluate(
     fixture_paths: Annotated[list[Path] | None, typer.Argument(help="Held-out fixture files or directories.")] = None,
     model_path: ModelOption = DEFAULT_MODEL_PATH,

@@ -86,6 +86,10 @@ def read_fixtures(roots: list[Path]) -> list[Labeled]:
     return [read_fixture(path) for path in fixture_paths(roots)]
 
 
+# A corpus article's meta key naming the file and line that hold its labels.
+LABELED_AT = "labeled_at"
+
+
 def read_corpus_labels(label_dir: Path, corpus: Path = SHARED_CORPUS) -> list[Labeled]:
     """Return the hand-labeled corpus articles: labels from `label_dir`, text from the corpus."""
     wanted: dict[str, tuple[list[str], str, str]] = {}
@@ -100,7 +104,8 @@ def read_corpus_labels(label_dir: Path, corpus: Path = SHARED_CORPUS) -> list[La
         if record["id"] not in wanted:
             continue
         names, site, where = wanted[record["id"]]
-        doc = segment_text(record["text"], doc_id=record["id"], meta={"url": record["url"]})
+        doc = segment_text(record["text"], doc_id=record["id"],
+                           meta={"url": record["url"], LABELED_AT: where})
         if len(doc.blocks) != len(names):
             raise CleanerError(where, f"{len(names)} labels for {len(doc.blocks)} blocks")
         found.append(Labeled(doc, tuple(Label(n) for n in names), site, origin="fakenewsnet"))

@@ -14,11 +14,12 @@ import numpy as np
 from cleaner.blocks import KEPT_LABELS, Document, Label
 from cleaner.evaluate import Report, predicted_labels, score
 from cleaner.features import COPY_OF, span_columns
-from cleaner.fixtures import Labeled
+from cleaner.fixtures import LABELED_AT, Labeled
 from cleaner.model import (
     CANDIDATES,
     DEFAULT_ESTIMATOR,
     KEPT_COLUMNS,
+    LABELS,
     SEED,
     LinearBlockModel,
     build_pipeline,
@@ -250,6 +251,49 @@ def cross_validate(items: list[Labeled], estimator: str) -> tuple[float, list[Re
     by_origin = {f"content kept, {origin}": kept for origin, kept
                  in content_kept_by_origin(hand_items, [labels[i] for i in hand]).items()}
     return threshold, [dataclasses.replace(reports[0], extra=by_origin), reports[1]]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Suspect:
+    """A labeled block that a model which never saw its site decides the other way."""
+
+    where: str  # file:line of the label
+    label: Label
+    predicted: Label  # the unseen-site model's most likely label
+    kept_mass: float  # its probability that the block is content (body or title)
+    text: str
+
+    @property
+    def doubt(self) -> float:
+        """How strongly the model disagrees about keeping the block (0 to 1)."""
+        return 1 - self.kept_mass if self.label in KEPT_LABELS else self.kept_mass
+
+
+def label_suspects(items: list[Labeled], estimator: str = DEFAULT_ESTIMATOR) -> list[Suspect]:
+    """Return the hand-labeled blocks, most doubted first, each judged by a model fitted on
+    the other sites (grouped cross-validation): a label the model keeps contradicting on unseen
+    sites is worth a second look. A content line labeled noise (or the reverse) costs twice:
+    it teaches the model wrong, and a content line that looks like noise sets how low the keep
+    threshold must go (see tune_for_cleaning)."""
+    models = out_of_fold_models(items, estimator)
+    suspects = []
+    for item, model in zip(items, models, strict=True):
+        if item.origin not in HAND_LABELED:
+            continue
+        probabilities = model.probabilities(item.doc)
+        kept = probabilities[:, KEPT_COLUMNS].sum(axis=1)
+        for block, label, row, mass in zip(item.doc.blocks, item.labels, probabilities, kept,
+                                           strict=True):
+            suspects.append(Suspect(label_place(item, block.index), label,
+                                    LABELS[int(row.argmax())], round(float(mass), 4), block.text))
+    return sorted(suspects, key=lambda s: -s.doubt)
+
+
+def label_place(item: Labeled, index: int) -> str:
+    """Return where a block's label is written: a fixture's line, a corpus label's block."""
+    if item.origin == "fixture":
+        return f"{item.doc.id}:{index + 1}"  # one block per fixture line
+    return f"{item.doc.meta.get(LABELED_AT, item.doc.id)} block {index}"
 
 
 def train_and_save(items: list[Labeled], inventory: dict[str, Any], path: Path,

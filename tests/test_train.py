@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -49,3 +51,53 @@ def test_threshold_keeps_the_target_of_each_origin_not_only_of_all_content_poole
     kept = content_kept_by_origin(items, cleaned_labels(items, models, threshold))
     assert threshold <= 0.05
     assert kept == {"fakenewsnet": 1.0, "fixture": 1.0}
+
+
+BANNER = ("We use your sign-up to provide content in ways you've consented to and to improve our "
+          "understanding of you. You can unsubscribe at any time.")
+
+
+def write_site(root: Path, site: int, banner_label: str = "consent") -> Path:
+    """Write two labeled articles of one site, each with a sign-up banner labeled `banner_label`
+    (the first article only); return the first article's path."""
+    paths = []
+    for number in range(2):
+        path = root / f"site{site}.example" / f"story-{number}.tsv"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        lines = [f"title\tSite {site} story {number}: the council votes on the new bridge",
+                 f"{banner_label if number == 0 else 'consent'}\t{BANNER}"]
+        lines += [f"body\tCouncillors in town {site} met on day {number} and spoke for {i} hours "
+                  f"about the cost of the bridge and the roads around it." for i in range(4)]
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        paths.append(path)
+    return paths[0]
+
+
+def test_suspects_lists_a_banner_labeled_body_first(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from cleaner.cli import app
+
+    planted = write_site(tmp_path, 0, banner_label="body")
+    for site in range(1, 7):
+        write_site(tmp_path, site)
+    result = CliRunner().invoke(app, ["suspects", str(tmp_path), "--corpus", str(tmp_path / "none"),
+                                      "--top", "3", "--json"])
+    assert result.exit_code == 0, result.output
+    listed = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(listed) == 3
+    assert listed[0]["where"] == f"{planted}:2"
+    assert (listed[0]["label"], listed[0]["text"]) == ("body", BANNER)
+    assert listed[0]["kept_probability"] < 0.5 < 1 - listed[0]["kept_probability"]
+
+
+def test_suspects_with_too_few_sites_is_one_error_line(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from cleaner.cli import app
+
+    write_site(tmp_path, 0)
+    result = CliRunner().invoke(app, ["suspects", str(tmp_path), "--corpus", str(tmp_path / "none")])
+    assert result.exit_code == 1
+    assert result.stderr.startswith("cleaner: suspects: ")
+    assert result.stderr.count("\n") == 1
