@@ -208,8 +208,8 @@ def suspects(
     from cleaner.train import gather_training_data, label_suspects
 
     try:
-        items, inventory = gather_training_data(fixture_paths or [Path("fixtures/train")],
-                                                corpus_labels, corpus)
+        items, _ = gather_training_data(fixture_paths or [Path("fixtures/train")],
+                                        corpus_labels, corpus)
         found = label_suspects(items)[:top]
     except CleanerError as error:
         fail(error)

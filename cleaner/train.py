@@ -275,12 +275,11 @@ def label_suspects(items: list[Labeled], estimator: str = DEFAULT_ESTIMATOR) -> 
     sites is worth a second look. A content line labeled noise (or the reverse) costs twice:
     it teaches the model wrong, and a content line that looks like noise sets how low the keep
     threshold must go (see tune_for_cleaning)."""
-    models = out_of_fold_models(items, estimator)
     suspects = []
-    for item, model in zip(items, models, strict=True):
+    for item, probabilities in zip(items, out_of_fold_probabilities(items, estimator),
+                                   strict=True):
         if item.origin not in HAND_LABELED:
             continue
-        probabilities = model.probabilities(item.doc)
         kept = probabilities[:, KEPT_COLUMNS].sum(axis=1)
         for block, label, row, mass in zip(item.doc.blocks, item.labels, probabilities, kept,
                                            strict=True):

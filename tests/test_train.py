@@ -7,8 +7,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from typer.testing import CliRunner
 
 from cleaner.blocks import Document, Label
+from cleaner.cli import app
 from cleaner.fixtures import Labeled
 from cleaner.model import LABELS
 from cleaner.segment import segment_text
@@ -58,8 +60,8 @@ BANNER = ("We use your sign-up to provide content in ways you've consented to an
 
 
 def write_site(root: Path, site: int, banner_label: str = "consent") -> Path:
-    """Write two labeled articles of one site, each with a sign-up banner labeled `banner_label`
-    (the first article only); return the first article's path."""
+    """Write two labeled articles of one site, each with a sign-up banner: labeled `banner_label`
+    in the first, `consent` in the second. Return the first article's path."""
     paths = []
     for number in range(2):
         path = root / f"site{site}.example" / f"story-{number}.tsv"
@@ -74,10 +76,6 @@ def write_site(root: Path, site: int, banner_label: str = "consent") -> Path:
 
 
 def test_suspects_lists_a_banner_labeled_body_first(tmp_path: Path) -> None:
-    from typer.testing import CliRunner
-
-    from cleaner.cli import app
-
     planted = write_site(tmp_path, 0, banner_label="body")
     for site in range(1, 7):
         write_site(tmp_path, site)
@@ -88,14 +86,10 @@ def test_suspects_lists_a_banner_labeled_body_first(tmp_path: Path) -> None:
     assert len(listed) == 3
     assert listed[0]["where"] == f"{planted}:2"
     assert (listed[0]["label"], listed[0]["text"]) == ("body", BANNER)
-    assert listed[0]["kept_probability"] < 0.5 < 1 - listed[0]["kept_probability"]
+    assert listed[0]["kept_probability"] < 0.5
 
 
 def test_suspects_with_too_few_sites_is_one_error_line(tmp_path: Path) -> None:
-    from typer.testing import CliRunner
-
-    from cleaner.cli import app
-
     write_site(tmp_path, 0)
     result = CliRunner().invoke(app, ["suspects", str(tmp_path), "--corpus", str(tmp_path / "none")])
     assert result.exit_code == 1
