@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -62,6 +64,20 @@ INNER_FOLDS = 3
 TRAINING_JOBS = max(1, min(OUTER_FOLDS, os.cpu_count() or 1))
 
 
+@contextlib.contextmanager
+def one_blas_thread() -> Iterator[None]:
+    """Run the block (or, as a decorator, the function) with BLAS and OpenMP on one thread, so
+    that a retrain on the same data writes the same model: threaded BLAS splits its sums
+    differently from run to run. Measured 2026-12-02: two retrains with threaded BLAS gave
+    different models (thresholds 0.062134 and 0.062139; one missed three fixtures/eval floors),
+    two on one thread were byte-identical. The folds still run on every core (TRAINING_JOBS);
+    fit_model carries the limit into their worker processes."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1):
+        yield
+
+
 def fit_pipeline(items: list[Labeled], estimator: str = DEFAULT_ESTIMATOR) -> Pipeline:
     """Return the first-stage pipeline fitted on the labeled documents."""
     pipeline = build_pipeline(estimator)
@@ -85,6 +101,7 @@ def site_folds(items: list[Labeled], folds: int) -> list[tuple[list[int], list[i
     return [(list(a), list(b)) for a, b in splitter.split(items, groups=[i.site for i in items])]
 
 
+@one_blas_thread()
 def fit_model(items: list[Labeled], estimator: str = DEFAULT_ESTIMATOR,
               keep_threshold: float = 0.5) -> LinearBlockModel:
     """Return both stages fitted: the second on first-stage predictions for unseen sites."""
@@ -232,6 +249,7 @@ def cleaned_copy(item: Labeled) -> Labeled:
                    tuple(label for _, label in kept), site=item.site, origin="cleaned")
 
 
+@one_blas_thread()
 def cross_validate(items: list[Labeled], estimator: str) -> tuple[float, list[Report]]:
     """Return the keep threshold tuned on unseen sites, and the scores on hand-labeled and all.
 
@@ -269,6 +287,7 @@ class Suspect:
         return 1 - self.kept_mass if self.label in KEPT_LABELS else self.kept_mass
 
 
+@one_blas_thread()
 def label_suspects(items: list[Labeled], estimator: str = DEFAULT_ESTIMATOR) -> list[Suspect]:
     """Return the hand-labeled blocks, most doubted first, each judged by a model fitted on
     the other sites (grouped cross-validation): a label the model keeps contradicting on unseen
@@ -295,6 +314,7 @@ def label_place(item: Labeled, index: int) -> str:
     return f"{item.doc.meta.get(LABELED_AT, item.doc.id)} block {index}"
 
 
+@one_blas_thread()
 def train_and_save(items: list[Labeled], inventory: dict[str, Any], path: Path,
                    estimator: str = DEFAULT_ESTIMATOR) -> tuple[dict[str, Any], list[Report]]:
     """Cross-validate by site, tune the keep threshold, fit on everything, save; return both."""

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import pytest
+from threadpoolctl import threadpool_info
 from typer.testing import CliRunner
 
 from cleaner.blocks import Document, Label
@@ -14,6 +18,7 @@ from cleaner.cli import app
 from cleaner.fixtures import Labeled
 from cleaner.model import LABELS
 from cleaner.segment import segment_text
+from cleaner import train
 from cleaner.train import cleaned_labels, content_kept_by_origin, tune_for_cleaning
 
 
@@ -95,3 +100,37 @@ def test_suspects_with_too_few_sites_is_one_error_line(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert result.stderr.startswith("cleaner: suspects: ")
     assert result.stderr.count("\n") == 1
+
+
+def test_training_fits_with_blas_on_one_thread(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Threaded BLAS sums in a varying order, and two retrains on the same data gave different
+    # models. The folds run in this process here, so that the spy sees every fit.
+    threads: list[int] = []
+    fit_pipeline = train.fit_pipeline
+
+    def spy(*args: object) -> object:
+        threads.append(max(pool["num_threads"] for pool in threadpool_info()))
+        return fit_pipeline(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(train, "fit_pipeline", spy)
+    monkeypatch.setattr(train, "TRAINING_JOBS", 1)
+    for site in range(6):
+        write_site(tmp_path / "fixtures", site)
+    result = CliRunner().invoke(app, ["train", str(tmp_path / "fixtures"), "--corpus",
+                                      str(tmp_path / "none"), "-o", str(tmp_path / "m.joblib")])
+    assert result.exit_code == 0, result.output
+    assert threads and set(threads) == {1}
+
+
+def test_two_retrains_on_the_same_fixtures_write_the_same_model(tmp_path: Path) -> None:
+    # Separate processes: each has its own hash seed, BLAS threads and worker pool.
+    for site in range(6):
+        write_site(tmp_path / "fixtures", site)
+    hashes = []
+    for run in range(2):
+        model = tmp_path / f"run{run}" / "cleaner.joblib"
+        subprocess.run([sys.executable, "-m", "cleaner", "train", str(tmp_path / "fixtures"),
+                        "--corpus", str(tmp_path / "none"), "-o", str(model)],
+                       check=True, capture_output=True)
+        hashes.append(json.loads(model.with_suffix(".json").read_text())["model_sha256"])
+    assert hashes[0] == hashes[1]
