@@ -242,8 +242,20 @@ def parse_record(line: str, where: str) -> dict[str, Any]:
     return record
 
 
+# Tasks travel to the workers in chunks, one joblib call per chunk: the parent shares two cores
+# with the workers, and its cost per call (dispatch, pickling, callbacks) slowed them down.
+# A text record takes about 1 ms, so 256 of them still balance the workers to within a
+# fraction of a second; an HTML page takes up to 100 ms, so files and HTML records go 32 at a
+# time, as joblib batched every task before. Measured 2026-12-04 (--jobs 2, whole corpus, interleaved runs): records 32
+# at a time by joblib, parent 0.92-1.03 s of CPU and 4.81-5.79 s wall; 256 a chunk, parent
+# 0.66-0.84 s and 4.65-5.32 s.
+TEXT_RECORDS_PER_CHUNK = 256
+TASKS_PER_CHUNK = 32
+
+
 def outcomes(work: Callable[[Task, Settings], Outcome], tasks: Iterable[Task],
-             settings: Settings, jobs: int, client: Any = None) -> Iterator[Outcome]:
+             settings: Settings, jobs: int, client: Any = None,
+             chunk_size: int = TASKS_PER_CHUNK) -> Iterator[Outcome]:
     """Yield the outcome of every task in input order, on `jobs` processes or a Dask cluster."""
     if client is not None:
         from cleaner.cluster import cluster_outcomes
@@ -256,8 +268,8 @@ def outcomes(work: Callable[[Task, Settings], Outcome], tasks: Iterable[Task],
         return
     from joblib import Parallel, delayed
 
-    # A generator keeps memory constant: only a few batches are in flight at any time.
-    parallel = Parallel(n_jobs=jobs, return_as="generator", batch_size=32,
+    # A generator keeps memory constant: only a few chunks are in flight at any time.
+    parallel = Parallel(n_jobs=jobs, return_as="generator", batch_size=1,
                         pre_dispatch="4 * n_jobs")
     # A Ctrl-C reaches the whole process group, and a worker it caught while importing printed
     # a traceback (found by make kill-test). Workers start with SIGINT blocked (the mask
@@ -270,13 +282,33 @@ def outcomes(work: Callable[[Task, Settings], Outcome], tasks: Iterable[Task],
     resource_tracker.ensure_running()
     held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
-        results = parallel(delayed(work)(task, settings) for task in tasks)
+        results = parallel(delayed(work_on_chunk)(work, chunk, settings)
+                           for chunk in chunks(tasks, chunk_size))
         first = next(results, None)
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, held)
     if first is not None:
-        yield first
-        yield from results
+        yield from first
+        for finished_chunk in results:
+            yield from finished_chunk
+
+
+def chunks(tasks: Iterable[Task], size: int) -> Iterator[list[Task]]:
+    """Yield the tasks in order, `size` at a time (the last chunk may be shorter)."""
+    chunk: list[Task] = []
+    for task in tasks:
+        chunk.append(task)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def work_on_chunk(work: Callable[[Task, Settings], Outcome], chunk: list[Task],
+                  settings: Settings) -> list[Outcome]:
+    """Return the outcomes of one chunk of tasks, in order (runs in a worker)."""
+    return [work(task, settings) for task in chunk]
 
 
 class Run:
@@ -295,6 +327,11 @@ class Run:
         self.progress = progress
         self.per_file = per_file
         self.totals = Totals()
+
+    @property
+    def records_per_chunk(self) -> int:
+        """Return how many JSON Lines records go to a worker at a time (see outcomes)."""
+        return TASKS_PER_CHUNK if self.settings.html_field else TEXT_RECORDS_PER_CHUNK
 
     def finish(self, outcome: Outcome, out: IO[bytes] | None, audit: IO[bytes] | None,
                per_document_line: bool) -> None:
@@ -359,7 +396,8 @@ class Run:
             return
         with ExitStack() as stack:
             out = self.open(stack, shard.destination) or stdout_bytes()
-            for outcome in outcomes(clean_record, tasks, self.settings, self.jobs, self.client):
+            for outcome in outcomes(clean_record, tasks, self.settings, self.jobs, self.client,
+                                    self.records_per_chunk):
                 self.finish(outcome, out, audit, per_document_line=False)
 
     def clean_shard_to_files(self, tasks: Iterable[RecordTask], source: str,
@@ -367,7 +405,8 @@ class Run:
         """Clean records into one text file each, `<id>.txt` under the output directory."""
         assert self.record_dir is not None
         first_line = self.first_line
-        for outcome in outcomes(clean_record, tasks, self.settings, self.jobs, self.client):
+        for outcome in outcomes(clean_record, tasks, self.settings, self.jobs, self.client,
+                                self.records_per_chunk):
             if outcome.error is None:
                 outcome = self.write_record(outcome, first_line, source)
             self.finish(outcome, None, audit, per_document_line=False)

@@ -107,12 +107,15 @@ def test_jsonl_directory_mirrors_shards_and_gzip_stays_gzip(tmp_path: Path) -> N
 
 def test_two_jobs_write_what_one_job_writes(tmp_path: Path) -> None:
     source = tmp_path / "dump.jsonl"
-    write_records(source, [json.dumps({"id": str(i), "text": [ARTICLE, OTHER][i % 2]})
-                           for i in range(80)] + ["oops"])
+    # More records than one chunk of work (batch.TEXT_RECORDS_PER_CHUNK), the last chunk short,
+    # a bad line inside a chunk and one at the end.
+    records = [json.dumps({"id": str(i), "text": [ARTICLE, OTHER][i % 2]}) for i in range(600)]
+    write_records(source, [*records[:300], "oops", *records[300:], "oops"])
     one = run("clean", "--jsonl", str(source), "-o", str(tmp_path / "one.jsonl"), "-q")
     two = run("clean", "--jsonl", str(source), "-o", str(tmp_path / "two.jsonl"), "-q", "-j", "2")
     assert (one.exit_code, two.exit_code) == (1, 1)
-    expected = f"cleaner: {source}:81: not valid JSON (Expecting value at column 1)\n"
+    expected = "".join(f"cleaner: {source}:{line}: not valid JSON (Expecting value at column 1)\n"
+                       for line in (301, 602))
     assert one.stderr == two.stderr == expected
     assert (tmp_path / "one.jsonl").read_bytes() == (tmp_path / "two.jsonl").read_bytes()
 
