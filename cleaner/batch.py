@@ -246,9 +246,9 @@ def parse_record(line: str, where: str) -> dict[str, Any]:
 # with the workers, and its cost per call (dispatch, pickling, callbacks) slowed them down.
 # A text record takes about 1 ms, so 256 of them still balance the workers to within a
 # fraction of a second; an HTML page takes up to 100 ms, so files and HTML records go 32 at a
-# time, as joblib batched every task before. Measured 2026-12-04 (--jobs 2, whole corpus, interleaved runs): records 32
-# at a time by joblib, parent 0.92-1.03 s of CPU and 4.81-5.79 s wall; 256 a chunk, parent
-# 0.66-0.84 s and 4.65-5.32 s.
+# time, as joblib batched every task before. Measured 2026-12-04 (--jobs 2, whole corpus,
+# interleaved runs): records batched 32 at a time by joblib, parent 0.92-1.03 s of CPU and
+# 4.81-5.79 s wall; 256 to a chunk, parent 0.66-0.84 s and 4.65-5.32 s.
 TEXT_RECORDS_PER_CHUNK = 256
 TASKS_PER_CHUNK = 32
 

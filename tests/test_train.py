@@ -13,12 +13,12 @@ import pytest
 from threadpoolctl import threadpool_info
 from typer.testing import CliRunner
 
+from cleaner import train
 from cleaner.blocks import Document, Label
 from cleaner.cli import app
 from cleaner.fixtures import Labeled
 from cleaner.model import LABELS
 from cleaner.segment import segment_text
-from cleaner import train
 from cleaner.train import cleaned_labels, content_kept_by_origin, tune_for_cleaning
 
 
@@ -119,7 +119,8 @@ def test_training_fits_with_blas_on_one_thread(tmp_path: Path, monkeypatch: pyte
     result = CliRunner().invoke(app, ["train", str(tmp_path / "fixtures"), "--corpus",
                                       str(tmp_path / "none"), "-o", str(tmp_path / "m.joblib")])
     assert result.exit_code == 0, result.output
-    assert threads and set(threads) == {1}
+    assert threads  # every fit was seen
+    assert set(threads) == {1}
 
 
 def test_two_retrains_on_the_same_fixtures_write_the_same_model(tmp_path: Path) -> None:
