@@ -231,6 +231,27 @@ def test_ctrl_c_to_a_jobs_run_is_left_to_the_main_process(tmp_path: Path) -> Non
     assert not destination.exists()
 
 
+def test_ctrl_c_in_the_middle_of_a_jobs_run_prints_no_traceback(tmp_path: Path) -> None:
+    # Stopped while chunks are in flight, loky's manager thread failed as joblib tore the pool
+    # down (make kill-test): the user asked to stop, and should see no traceback.
+    source = tmp_path / "dump.jsonl"
+    write_records(source, [json.dumps({"id": str(i), "text": ARTICLE * 3}) for i in range(6000)])
+    destination = tmp_path / "out" / "clean.jsonl"
+    process = subprocess.Popen([sys.executable, "-m", "cleaner", "clean", "--jsonl", str(source),
+                                "-o", str(destination), "-j", "2", "-q"],
+                               stderr=subprocess.PIPE, start_new_session=True)
+    # The first chunks are written (to the temporary file) before the Ctrl-C.
+    while process.poll() is None and not any(p.stat().st_size > 100_000
+                                             for p in (tmp_path / "out").glob("*")):
+        time.sleep(0.02)
+    os.killpg(process.pid, signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130
+    assert b"Traceback" not in err
+    assert b"Exception" not in err
+    assert not destination.exists()
+
+
 def test_unwritable_output_is_one_error_per_file_and_the_rest_is_written(tmp_path: Path) -> None:
     raw, clean = tmp_path / "raw", tmp_path / "clean"
     make_tree(raw, 6)
