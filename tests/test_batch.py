@@ -210,16 +210,22 @@ def loky_workers(group: int) -> list[int]:
     return found
 
 
-@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc")
-def test_ctrl_c_to_a_jobs_run_is_left_to_the_main_process(tmp_path: Path) -> None:
-    # A terminal's Ctrl-C reaches the whole process group; a worker it caught while importing
-    # printed a traceback (found by make kill-test). Workers block SIGINT; the parent stops them.
+def start_jobs_run(tmp_path: Path, records: int) -> tuple[subprocess.Popen[bytes], Path]:
+    """Start `cleaner clean --jsonl -j 2` on `records` articles in its own process group."""
     source = tmp_path / "dump.jsonl"
-    write_records(source, [json.dumps({"id": str(i), "text": ARTICLE * 3}) for i in range(3000)])
+    write_records(source, [json.dumps({"id": str(i), "text": ARTICLE * 3}) for i in range(records)])
     destination = tmp_path / "out" / "clean.jsonl"
     process = subprocess.Popen([sys.executable, "-m", "cleaner", "clean", "--jsonl", str(source),
                                 "-o", str(destination), "-j", "2", "-q"],
                                stderr=subprocess.PIPE, start_new_session=True)
+    return process, destination
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc")
+def test_ctrl_c_to_a_jobs_run_is_left_to_the_main_process(tmp_path: Path) -> None:
+    # A terminal's Ctrl-C reaches the whole process group; a worker it caught while importing
+    # printed a traceback (found by make kill-test). Workers block SIGINT; the parent stops them.
+    process, destination = start_jobs_run(tmp_path, 3000)
     while len(workers := loky_workers(process.pid)) < 2 and process.poll() is None:
         time.sleep(0.05)
     assert len(workers) == 2
@@ -234,12 +240,7 @@ def test_ctrl_c_to_a_jobs_run_is_left_to_the_main_process(tmp_path: Path) -> Non
 def test_ctrl_c_in_the_middle_of_a_jobs_run_prints_no_traceback(tmp_path: Path) -> None:
     # Stopped while chunks are in flight, loky's manager thread failed as joblib tore the pool
     # down (make kill-test): the user asked to stop, and should see no traceback.
-    source = tmp_path / "dump.jsonl"
-    write_records(source, [json.dumps({"id": str(i), "text": ARTICLE * 3}) for i in range(6000)])
-    destination = tmp_path / "out" / "clean.jsonl"
-    process = subprocess.Popen([sys.executable, "-m", "cleaner", "clean", "--jsonl", str(source),
-                                "-o", str(destination), "-j", "2", "-q"],
-                               stderr=subprocess.PIPE, start_new_session=True)
+    process, destination = start_jobs_run(tmp_path, 6000)
     # The first chunks are written (to the temporary file) before the Ctrl-C.
     while process.poll() is None and not any(p.stat().st_size > 100_000
                                              for p in (tmp_path / "out").glob("*")):
