@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -203,8 +205,14 @@ def test_ctrl_c_during_start_up_exits_130_with_one_line(monkeypatch: pytest.Monk
 
     monkeypatch.delitem(sys.modules, "cleaner.cli")
     monkeypatch.setattr(sys, "meta_path", [InterruptedImport(), *sys.meta_path])
-    with pytest.raises(SystemExit) as stopped:
-        run()
+    # run() sets the process's SIGINT handler and thread hook: give pytest its own back.
+    monkeypatch.setattr(threading, "excepthook", threading.excepthook)
+    previous = signal.getsignal(signal.SIGINT)
+    try:
+        with pytest.raises(SystemExit) as stopped:
+            run()
+    finally:
+        signal.signal(signal.SIGINT, previous)
     assert stopped.value.code == 130
     assert capsys.readouterr().err == "Aborted!\n"
 
