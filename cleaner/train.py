@@ -314,7 +314,6 @@ def label_place(item: Labeled, index: int) -> str:
     return f"{item.doc.meta.get(LABELED_AT, item.doc.id)} block {index}"
 
 
-@one_blas_thread()
 def train_and_save(items: list[Labeled], inventory: dict[str, Any], path: Path,
                    estimator: str = DEFAULT_ESTIMATOR) -> tuple[dict[str, Any], list[Report]]:
     """Cross-validate by site, tune the keep threshold, fit on everything, save; return both."""
