@@ -52,7 +52,7 @@ def segment_html(data: bytes, doc_id: str = "-") -> Document:
     """Return the blocks of an HTML page's text: its headline, then the extracted article."""
     import trafilatura
 
-    tree = trafilatura.load_html(data)
+    tree = parse_html(data)
     if tree is None:
         return Document(id=doc_id, blocks=(), meta={"title": ""})
     h1s = [" ".join("".join(h1.itertext()).split()) for h1 in tree.iter("h1")]
@@ -60,11 +60,85 @@ def segment_html(data: bytes, doc_id: str = "-") -> Document:
     if cut_by_depth_limit(tree):
         return segment_text(f"{title}\n{flat_text(data)}", doc_id=doc_id,
                             meta={"title": title, "extraction": DEEP_PAGE_NOTE})
+    drop_what_trafilatura_deletes(tree)
     text = trafilatura.extract(tree, fast=True, favor_recall=True, include_comments=False,
                                include_tables=True, include_images=False, include_links=False,
                                deduplicate=False) or ""
     title, text = headline_first(title, h1s, text)
     return segment_text(text, doc_id=doc_id, meta={"title": title})
+
+
+# trafilatura.load_html, done faster for the common page (valid UTF-8, not compressed, none of
+# the noncharacters U+FFFE/U+FFFF): lxml parses the bytes as they are instead of a decoded
+# copy, and XML-invalid control bytes go through bytes.translate instead of a regex over the
+# decoded text. On the 181 scrapinghub pages that takes 0.8 ms a page instead of 1.75 ms, for
+# the same tree. Any other page goes through load_html itself.
+XML_INVALID_BYTES = bytes([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20)])
+NONCHARACTERS = ("\ufffe", "\uffff")  # found faster in the decoded text than in bytes
+COMPRESSED_MAGIC = (b"\x1f\x8b", b"\x28\xb5\x2f\xfd")  # gzip, zstd (load_html unpacks them)
+# load_html's repairs of the first line, as bytes patterns (both patterns are ASCII).
+DOCTYPE_WITH_SLASH = re.compile(rb"^< ?! ?DOCTYPE[^>]*/[^<>]*>", re.IGNORECASE)
+SELF_CLOSED_HTML = re.compile(rb"(<html.*?)\s*/>", re.IGNORECASE)
+
+
+def parse_html(data: bytes) -> Any:
+    """Return the page's lxml tree as trafilatura.load_html would, or None if it is no HTML."""
+    import lxml.html
+    import trafilatura
+    from trafilatura.utils import HTML_PARSER
+
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return trafilatura.load_html(data)  # it guesses the encoding
+    if data.startswith(COMPRESSED_MAGIC) or any(mark in text for mark in NONCHARACTERS):
+        return trafilatura.load_html(data)
+    data = data.translate(None, XML_INVALID_BYTES)
+    beginning = data[:50].lower()
+    if b"doctype" in beginning:
+        first_line, newline, rest = data.partition(b"\n")
+        data = DOCTYPE_WITH_SLASH.sub(b"", first_line, count=1) + newline + rest
+    for line in data[:4096].splitlines()[:4]:
+        if b"<html" in line and line.endswith(b"/>"):
+            data = SELF_CLOSED_HTML.sub(rb"\1>", data, count=1)
+            break
+    try:
+        tree = lxml.html.fromstring(data, parser=HTML_PARSER)
+    except (ValueError, lxml.etree.ParserError):  # an empty or unparsable document
+        return None
+    if tree is None or (b"html" not in beginning and len(tree) < 2):  # load_html's rejection
+        return None
+    return tree
+
+
+# Elements trafilatura deletes in any case, deleted before it runs: its XPath passes (regex
+# tests on every div's class and id) then visit fewer nodes, and lxml's drop_tree keeps the text
+# that follows an element, where trafilatura loses the price after an inline <svg> icon. Page
+# furniture (nav, aside, footer, menu, a figure without a table) goes only while a paragraph
+# lies outside all of it; otherwise trafilatura's recall mode would put the furniture back.
+# On the 439 bench pages this takes extraction from 12.6 to 9.3 ms a page, and three pages
+# whose article trafilatura missed (a nav holding the page) now come out whole.
+INERT_TAGS = ("style", "svg", "noscript", "template", "link", "iframe", "embed", "object",
+              "canvas", "map", "audio", "video", "source", "track", "picture", "input", "select",
+              "textarea", "option", "button", "meta", "img")  # the last two it strips
+FURNITURE_TAGS = ("nav", "aside", "footer", "menu", "figure")
+
+
+def drop_what_trafilatura_deletes(tree: Any) -> None:
+    """Delete from `tree` the elements trafilatura would delete, keeping their tails."""
+    from trafilatura.settings import MANUALLY_CLEANED
+
+    for script in list(tree.iter("script")):
+        if "json" not in (script.get("type") or ""):  # JSON-LD may hold the article body
+            script.drop_tree()
+    for element in list(tree.iter(*INERT_TAGS)):
+        element.drop_tree()
+    deleted_anyway = [tag for tag in MANUALLY_CLEANED if tag != "form"]  # see tree_cleaning
+    if any(next(p.iterancestors(deleted_anyway), None) is None for p in tree.iter("p")):
+        for element in list(tree.iter(*FURNITURE_TAGS)):
+            if element.getparent() is not None and not (
+                    element.tag == "figure" and element.find(".//table") is not None):
+                element.drop_tree()
 
 
 # How far into the extracted text the page's headline may repeat, and how much of a headline

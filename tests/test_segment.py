@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import gzip
+from pathlib import Path
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cleaner.segment import (
     INVISIBLE,
     headline_first,
+    parse_html,
     segment_html,
     segment_text,
     visible_spans,
@@ -20,6 +24,7 @@ PIECES = st.sampled_from([
     "DON’T MISS:", "We use your sign-up to provide content", "Source: Read Full Article",
     "“Hopefully it won’t come to that.”", "x" * 1000, "é", "[REPORT]",
 ])
+ROOT = Path(__file__).resolve().parent.parent
 TEXTS = st.lists(st.one_of(PIECES, st.text(max_size=40)), max_size=30).map("".join)
 
 
@@ -115,3 +120,66 @@ def test_a_moved_headline_is_named_as_its_block_reads() -> None:
     doc = segment_text(text)
     assert title == HEADLINE
     assert doc.blocks[0].text == title
+
+
+# parse_html is trafilatura.load_html on a faster path: the tree must be the same one, for the
+# pages it parses itself and for those it hands to load_html.
+PARSE_CASES = [
+    b"<!DOCTYPE html PUBLIC \"-//W3C//DTD XHTML 1.0 Strict//EN\">\n<html><body><p>x</p></body></html>",
+    b"<html/>\n<body><p>self-closed html</p></body>",
+    b"<html><body><p>bell\x07 and\x00 nul\x1f</p></body></html>",
+    "<html><body><p>noncharacter \uffff here</p></body></html>".encode(),
+    "<html><body><p>caf\u00e9 in cp1252</p></body></html>".encode("cp1252"),
+    gzip.compress(b"<html><body><p>gzipped page</p></body></html>"),
+    b"<meta charset='iso-8859-1'><html><body><p>" + "d\u00e9j\u00e0".encode() + b"</p></body></html>",
+    b"<p>only a fragment</p>", b"<div><p>one</p><p>two</p></div>", b"just text", b"", b"   ",
+]
+
+
+def same_tree(data: bytes) -> bool:
+    import lxml.etree
+    import trafilatura
+
+    ours, theirs = parse_html(data), trafilatura.load_html(data)
+    if ours is None or theirs is None:
+        return ours is theirs
+    return bool(lxml.etree.tostring(ours) == lxml.etree.tostring(theirs))
+
+
+def test_parse_html_gives_load_htmls_tree_for_awkward_pages() -> None:
+    assert [same_tree(data) for data in PARSE_CASES] == [True] * len(PARSE_CASES)
+
+
+def test_parse_html_gives_load_htmls_tree_for_every_project_and_corpus_page(
+        shared_corpus: Path) -> None:
+    pages = [*(ROOT / "fixtures" / "examples").glob("*.html"),
+             *(shared_corpus / "html").rglob("*.html.gz")]
+    differ = [page.name for page in pages if not same_tree(read_page(page))]
+    assert len(pages) > 400
+    assert differ == []
+
+
+def read_page(path: Path) -> bytes:
+    data = path.read_bytes()
+    return gzip.decompress(data) if path.suffix == ".gz" else data
+
+
+ARTICLE = "".join(f"<p>{PARAGRAPH} Paragraph {i}.</p>" for i in range(5))
+NAV = "<nav><p>Sections of this site, from news and sport to the weather and the puzzles.</p></nav>"
+
+
+def test_page_furniture_goes_when_the_article_has_paragraphs_of_its_own() -> None:
+    doc = segment_html(f"<html><body>{NAV}<article>{ARTICLE}</article></body></html>".encode())
+    assert [block.text for block in doc.blocks] == [f"{PARAGRAPH} Paragraph {i}." for i in range(5)]
+
+
+def test_paragraphs_that_only_sit_in_furniture_are_kept() -> None:
+    # trafilatura's recall mode puts a page's furniture back when it would remove every
+    # paragraph; deleting the furniture first must not take that away.
+    doc = segment_html(f"<html><body><aside>{ARTICLE}</aside></body></html>".encode())
+    assert [block.text for block in doc.blocks] == [f"{PARAGRAPH} Paragraph {i}." for i in range(5)]
+
+
+def test_the_page_headline_is_read_before_the_furniture_goes() -> None:
+    page = f"<html><body><header><nav><h1>{HEADLINE}</h1></nav></header>{ARTICLE}</body></html>"
+    assert segment_html(page.encode()).blocks[0].text == HEADLINE
