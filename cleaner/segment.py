@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import Counter
 from typing import Any
@@ -61,9 +62,7 @@ def segment_html(data: bytes, doc_id: str = "-") -> Document:
         return segment_text(f"{title}\n{flat_text(data)}", doc_id=doc_id,
                             meta={"title": title, "extraction": DEEP_PAGE_NOTE})
     drop_what_trafilatura_deletes(tree)
-    text = trafilatura.extract(tree, fast=True, favor_recall=True, include_comments=False,
-                               include_tables=True, include_images=False, include_links=False,
-                               deduplicate=False) or ""
+    text = trafilatura.extract(tree, options=extraction_options()) or ""
     title, text = headline_first(title, h1s, text)
     return segment_text(text, doc_id=doc_id, meta={"title": title})
 
@@ -121,24 +120,34 @@ def parse_html(data: bytes) -> Any:
 INERT_TAGS = ("style", "svg", "noscript", "template", "link", "iframe", "embed", "object",
               "canvas", "map", "audio", "video", "source", "track", "picture", "input", "select",
               "textarea", "option", "button", "meta", "img")  # the last two it strips
-FURNITURE_TAGS = ("nav", "aside", "footer", "menu", "figure")
+FURNITURE_TAGS = ("nav", "aside", "footer", "menu")  # and a <figure> without a table
 
 
 def drop_what_trafilatura_deletes(tree: Any) -> None:
     """Delete from `tree` the elements trafilatura would delete, keeping their tails."""
+    import lxml.etree
     from trafilatura.settings import MANUALLY_CLEANED
 
     for script in list(tree.iter("script")):
         if "json" not in (script.get("type") or ""):  # JSON-LD may hold the article body
             script.drop_tree()
-    for element in list(tree.iter(*INERT_TAGS)):
-        element.drop_tree()
+    lxml.etree.strip_elements(tree, *INERT_TAGS, with_tail=False)
     deleted_anyway = [tag for tag in MANUALLY_CLEANED if tag != "form"]  # see tree_cleaning
     if any(next(p.iterancestors(deleted_anyway), None) is None for p in tree.iter("p")):
-        for element in list(tree.iter(*FURNITURE_TAGS)):
-            if element.getparent() is not None and not (
-                    element.tag == "figure" and element.find(".//table") is not None):
-                element.drop_tree()
+        lxml.etree.strip_elements(tree, *FURNITURE_TAGS, with_tail=False)
+        for figure in list(tree.iter("figure")):
+            if figure.find(".//table") is None:
+                figure.drop_tree()
+
+
+@functools.cache
+def extraction_options() -> Any:
+    """Return trafilatura's settings for our extraction, built once: extract() would build
+    them anew for every page (0.15 ms of a 10 ms page)."""
+    from trafilatura.settings import Extractor
+
+    return Extractor(fast=True, recall=True, comments=False, tables=True, images=False,
+                     links=False, dedup=False)
 
 
 # How far into the extracted text the page's headline may repeat, and how much of a headline
