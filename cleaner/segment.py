@@ -62,6 +62,7 @@ def segment_html(data: bytes, doc_id: str = "-") -> Document:
         return segment_text(f"{title}\n{flat_text(data)}", doc_id=doc_id,
                             meta={"title": title, "extraction": DEEP_PAGE_NOTE})
     drop_what_trafilatura_deletes(tree)
+    drop_blocks_named_as_noise(tree)
     text = trafilatura.extract(tree, options=extraction_options()) or ""
     title, text = headline_first(title, h1s, text)
     return segment_text(text, doc_id=doc_id, meta={"title": title})
@@ -138,6 +139,30 @@ def drop_what_trafilatura_deletes(tree: Any) -> None:
         for figure in list(tree.iter("figure")):
             if figure.find(".//table") is None:
                 figure.drop_tree()
+
+
+# A page names its boilerplate: a sign-up box sits in <div class="Newsletter">, print links in
+# <ul class="print-tools">. trafilatura looks for such names case-sensitively, and in recall
+# mode skips some. A block element whose class or id holds one of these words goes before
+# extraction while it holds little text (a container named "share-wrapper" around a whole
+# article does not). Inline elements stay: a link named "related" inside a sentence is part of
+# the sentence. On the bench pages this removed 3 of scrapinghub's 14 leftover noise lines and
+# 1 of fundus's 24, with no lower recall on either set (fundus recall rose 0.954 -> 0.955).
+NOISE_NAME = re.compile(
+    r"(?<![a-z])(?:newsletter|subscribe|subscription|signup|print|tools|share|sharing|social"
+    r"|related|promo|trending|popular|rail|recirc|outbrain|taboola|advert|sponsored)(?![a-z])")
+NAMED_NOISE_TAGS = ("div", "section", "ul", "ol", "li", "p", "h2", "h3", "h4", "aside", "header")
+MAX_NAMED_NOISE_CHARS = 400
+
+
+def drop_blocks_named_as_noise(tree: Any) -> None:
+    """Delete the block elements of `tree` that are named as noise and hold little text."""
+    doomed = [element for element in tree.iter(*NAMED_NOISE_TAGS)
+              if NOISE_NAME.search(f"{element.get('class') or ''} {element.get('id') or ''}".lower())
+              and element.find(".//h1") is None
+              and len("".join(element.itertext())) <= MAX_NAMED_NOISE_CHARS]
+    for element in doomed:
+        element.drop_tree()  # an element inside another doomed one goes with it, harmlessly
 
 
 @functools.cache

@@ -183,3 +183,22 @@ def test_paragraphs_that_only_sit_in_furniture_are_kept() -> None:
 def test_the_page_headline_is_read_before_the_furniture_goes() -> None:
     page = f"<html><body><header><nav><h1>{HEADLINE}</h1></nav></header>{ARTICLE}</body></html>"
     assert segment_html(page.encode()).blocks[0].text == HEADLINE
+
+
+def test_a_small_block_named_as_noise_goes_before_extraction() -> None:
+    box = "<div class='Newsletter-stateFail'><h4>There was a problem with your request.</h4></div>"
+    tools = "<ul class='print-tools'><li>Print this page</li><li>Text size</li></ul>"
+    page = f"<html><body><article>{ARTICLE}{box}{tools}</article></body></html>"
+    texts = [block.text for block in segment_html(page.encode()).blocks]
+    assert texts == [f"{PARAGRAPH} Paragraph {i}." for i in range(5)]
+
+
+def test_a_link_named_as_noise_inside_a_sentence_and_a_big_named_container_stay() -> None:
+    sentence = ("<p>The plan follows <a class='related-link' href='/x'>last year's flood report</a>,"
+                " which the council published in March after the river rose.</p>")
+    article = f"<article>{ARTICLE}{sentence}</article>"
+    page = f"<html><body><div class='share-wrapper'>{article}</div></body></html>"
+    texts = [block.text for block in segment_html(page.encode()).blocks]
+    assert texts[-1] == ("The plan follows last year's flood report, which the council published in"
+                         " March after the river rose.")
+    assert len(texts) == 6
