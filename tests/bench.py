@@ -1,4 +1,5 @@
-"""Benchmark the cleaner: throughput and memory beside a regex line filter, and cold start.
+"""Benchmark the cleaner: throughput and memory beside a regex line filter, cold start, --jobs,
+and HTML pages/s beside trafilatura's.
 
 Example: python tests/bench.py --limit 500 --json bench.json (MB means 10^6 bytes throughout)
 """
@@ -26,6 +27,7 @@ CORPUS = SHARED / "corpus" / "text" / "fakenewsnet.jsonl.gz"
 SEED_ARTICLE = SHARED / "seed" / "express-ricketts.txt"
 COLD_RUNS = 7
 BATCH_JOBS = (1, 2)
+HTML_PASSES = 3
 # The baseline: boilerplate lines a hand-written filter drops, as seen in the FakeNewsNet scrapes.
 BOILERPLATE = re.compile(r"^\s*(?:advertisement\s*$|scroll down for video|read more|share this"
                          r"|don[’']?t miss|source:)|newsletter|sign up|cookies", re.IGNORECASE)
@@ -155,6 +157,20 @@ def write_gzip(path: Path, records: list[str]) -> None:
         out.writelines(records)
 
 
+def html_speed(limit: int | None) -> dict[str, Any] | None:
+    """Return pages/s of the cleaner and of trafilatura (default settings) on the scrapinghub
+    pages, timed as make bench-html times them (fastest of HTML_PASSES interleaved passes)."""
+    import bench_html
+
+    folder = bench_html.set_dir("scrapinghub")
+    if not folder.is_dir():
+        return None
+    page_set = bench_html.load_scrapinghub(folder, limit)
+    figures = bench_html.benchmark(["trafilatura", "cleaner"], page_set, HTML_PASSES)
+    return {"pages": figures["pages"], **{name: {"pages_per_s": run["pages_per_s"]}
+                                          for name, run in figures["systems"].items()}}
+
+
 def benchmark(limit: int | None) -> dict[str, Any]:
     """Return every figure of one benchmark run."""
     # The child goes first: on Linux a child's ru_maxrss starts at its parent's peak.
@@ -169,6 +185,7 @@ def benchmark(limit: int | None) -> dict[str, Any]:
         batch = batch_runs(Path(scratch), limit)
     return {"articles": len(texts), "input_mb": size / 1e6, "cleaner": cleaner,
             "baseline": baseline, "memory": memory, "cold_start": cold, "batch": batch,
+            "html": html_speed(limit),
             "speed_ratio": cleaner["articles_per_s"] / baseline["articles_per_s"]}
 
 
@@ -203,6 +220,15 @@ def format_report(figures: dict[str, Any]) -> str:
                f" speed-up {ceiling:5.2f}x (this machine's ceiling for two processes)"),
               (f"  --jobs 2 reaches {batch['jobs_1_s'] / batch['jobs_2_s'] / ceiling:.0%} of that "
                "ceiling")]
+    html = figures["html"]
+    if html is None:
+        return "\n".join([*lines, "", "html: scrapinghub pages not found, not measured"])
+    lines += ["", (f"html: {html['pages']} scrapinghub pages, page to text in one process, fastest"
+                   f" of {HTML_PASSES} interleaved passes (make bench-html scores them)")]
+    for name in ("trafilatura", "cleaner"):
+        rate = html[name]["pages_per_s"]
+        lines.append(f"  {name:12}{rate:7.1f} pages/s {rate / html['trafilatura']['pages_per_s']:6.2f}x"
+                     " trafilatura")
     return "\n".join(lines)
 
 
