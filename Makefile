@@ -36,7 +36,7 @@ model: $(STAMP) ## retrain the shipped model from fixtures/ (and ../shared/corpu
 eval: $(STAMP) ## score the model on held-out data against fixtures/eval/floors.json
 	$(BIN)/cleaner evaluate fixtures/eval --check
 
-bench: $(STAMP) ## throughput on the 9,335-article corpus and cold start, beside baselines
+bench: $(STAMP) ## corpus throughput, --jobs, cold start and HTML pages/s, beside baselines
 	@# Where PYTHONDONTWRITEBYTECODE is set (it is on this project's machines), an editable install
 	@# compiles every module of cleaner at each start: 60 ms of a 0.4 s cold start. pip
 	@# compiles an installed package; this does the same for the checkout.
