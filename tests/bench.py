@@ -27,6 +27,7 @@ CORPUS = SHARED / "corpus" / "text" / "fakenewsnet.jsonl.gz"
 SEED_ARTICLE = SHARED / "seed" / "express-ricketts.txt"
 COLD_RUNS = 7
 BATCH_JOBS = (1, 2)
+BATCH_PASSES = 3
 HTML_PASSES = 3
 # The baseline: boilerplate lines a hand-written filter drops, as seen in the FakeNewsNet scrapes.
 BOILERPLATE = re.compile(r"^\s*(?:advertisement\s*$|scroll down for video|read more|share this"
@@ -120,7 +121,12 @@ def cold_start(scratch: Path) -> dict[str, Any]:
 def batch_runs(scratch: Path, limit: int | None) -> dict[str, float]:
     """Return the wall seconds of `cleaner clean --jsonl` over the corpus at 1 and 2 jobs, and
     of two 1-job runs over its two halves at the same time: what this machine gives two busy
-    processes, the ceiling of --jobs 2 here (shared cores, memory bandwidth, steal time)."""
+    processes, the ceiling of --jobs 2 here (shared cores, memory bandwidth, steal time).
+
+    Each is timed BATCH_PASSES times, round the three in turn, and its fastest run counts: other
+    tenants of this machine take the cores for seconds at a time, and a single run of each put
+    --jobs 2 anywhere from 75 % to 93 % of the ceiling.
+    """
     with gzip.open(CORPUS, "rt", encoding="utf-8") as lines:
         records = list(islice(lines, limit))
     source = CORPUS
@@ -132,12 +138,24 @@ def batch_runs(scratch: Path, limit: int | None) -> dict[str, float]:
     write_gzip(halves[0], records[:middle])
     write_gzip(halves[1], records[middle:])
     cleaner = str(Path(sys.executable).parent / "cleaner")
-    seconds = {}
-    for jobs in BATCH_JOBS:
-        started = time.perf_counter()
-        run_quietly([cleaner, "clean", "--jsonl", str(source), "-o", str(scratch / "out.jsonl"),
-                     "-q", "--jobs", str(jobs)])
-        seconds[f"jobs_{jobs}_s"] = time.perf_counter() - started
+    seconds: dict[str, float] = {}
+    for _ in range(BATCH_PASSES):
+        for jobs in BATCH_JOBS:
+            started = time.perf_counter()
+            run_quietly([cleaner, "clean", "--jsonl", str(source), "-o", str(scratch / "out.jsonl"),
+                         "-q", "--jobs", str(jobs)])
+            keep_fastest(seconds, f"jobs_{jobs}_s", time.perf_counter() - started)
+        keep_fastest(seconds, "halves_together_s", halves_at_once(cleaner, halves))
+    return seconds
+
+
+def keep_fastest(seconds: dict[str, float], key: str, value: float) -> None:
+    """Record `value` under `key` unless a faster run is already there."""
+    seconds[key] = min(value, seconds.get(key, value))
+
+
+def halves_at_once(cleaner: str, halves: list[Path]) -> float:
+    """Return the wall seconds of one `cleaner clean` per half, all running at the same time."""
     started = time.perf_counter()
     runs = [subprocess.Popen([cleaner, "clean", "--jsonl", str(half), "-o",
                               str(half.with_name(half.name + ".out")), "-q"],
@@ -147,8 +165,7 @@ def batch_runs(scratch: Path, limit: int | None) -> dict[str, float]:
         _, stderr = run.communicate()
         if run.returncode != 0:
             fail(f"cleaner clean on half the corpus: {stderr.decode().strip()[-200:]}")
-    seconds["halves_together_s"] = time.perf_counter() - started
-    return seconds
+    return time.perf_counter() - started
 
 
 def write_gzip(path: Path, records: list[str]) -> None:
@@ -210,7 +227,8 @@ def format_report(figures: dict[str, Any]) -> str:
         lines.append(f"  {command:28}{cold[key]:7.3f} s {cold[key] / cold['python_pass_s']:6.1f}x"
                      f" floor {cold[key] / cold['import_sklearn_s']:6.2f}x import sklearn")
     batch = figures["batch"]
-    lines += ["", "batch: cleaner clean --jsonl CORPUS -o OUT (wall time, whole process)"]
+    lines += ["", (f"batch: cleaner clean --jsonl CORPUS -o OUT (wall time, whole process, fastest"
+                   f" of {BATCH_PASSES} runs taken in turn)")]
     for jobs in BATCH_JOBS:
         seconds = batch[f"jobs_{jobs}_s"]
         lines.append(f"  --jobs {jobs}: {seconds:7.2f} s {figures['articles'] / seconds:8.0f} "
