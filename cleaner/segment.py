@@ -131,14 +131,16 @@ def html_parser() -> Any:
 
 # Elements trafilatura deletes in any case, deleted before it runs: its XPath passes (regex
 # tests on every div's class and id) then visit fewer nodes, and lxml's drop_tree keeps the text
-# that follows an element, where trafilatura loses the price after an inline <svg> icon. Page
-# furniture (nav, aside, footer, menu, a figure without a table) goes only while a paragraph
-# lies outside all of it; otherwise trafilatura's recall mode would put the furniture back.
-# On the 439 bench pages this takes extraction from 12.6 to 9.3 ms a page, and three pages
-# whose article trafilatura missed (a nav holding the page) now come out whole.
-INERT_TAGS = ("style", "svg", "noscript", "template", "link", "iframe", "embed", "object",
-              "canvas", "map", "audio", "video", "source", "track", "picture", "input", "select",
-              "textarea", "option", "button", "meta", "img")  # the last two it strips
+# that follows an element, where trafilatura loses the price after an inline <svg> icon. That
+# holds while a paragraph lies outside all of them: otherwise trafilatura's recall mode puts
+# the deleted elements back (an article only in <noscript>, or in an <aside>), so then only
+# what holds no paragraph goes. On the 439 bench pages this takes extraction from 12.6 to 9.3
+# ms a page, and three pages whose article trafilatura missed (a nav holding the page) now come
+# out whole.
+NO_PARAGRAPH_TAGS = ("style", "meta", "img")  # raw text or void; trafilatura strips the last two
+INERT_TAGS = ("svg", "noscript", "template", "link", "iframe", "embed", "object", "canvas", "map",
+              "audio", "video", "source", "track", "picture", "input", "select", "textarea",
+              "option", "button")
 FURNITURE_TAGS = ("nav", "aside", "footer", "menu")  # and a <figure> without a table
 
 
@@ -150,13 +152,14 @@ def drop_what_trafilatura_deletes(tree: Any) -> None:
     for script in list(tree.iter("script")):
         if "json" not in (script.get("type") or ""):  # JSON-LD may hold the article body
             script.drop_tree()
-    lxml.etree.strip_elements(tree, *INERT_TAGS, with_tail=False)
+    lxml.etree.strip_elements(tree, *NO_PARAGRAPH_TAGS, with_tail=False)
     deleted_anyway = [tag for tag in MANUALLY_CLEANED if tag != "form"]  # see tree_cleaning
-    if any(next(p.iterancestors(deleted_anyway), None) is None for p in tree.iter("p")):
-        lxml.etree.strip_elements(tree, *FURNITURE_TAGS, with_tail=False)
-        for figure in list(tree.iter("figure")):
-            if figure.find(".//table") is None:
-                figure.drop_tree()
+    if not any(next(p.iterancestors(deleted_anyway), None) is None for p in tree.iter("p")):
+        return
+    lxml.etree.strip_elements(tree, *INERT_TAGS, *FURNITURE_TAGS, with_tail=False)
+    for figure in list(tree.iter("figure")):
+        if figure.find(".//table") is None:
+            figure.drop_tree()
 
 
 # A page names its boilerplate: a sign-up box sits in <div class="Newsletter">, print links in
@@ -174,13 +177,25 @@ MAX_NAMED_NOISE_CHARS = 400
 
 
 def drop_blocks_named_as_noise(tree: Any) -> None:
-    """Delete the block elements of `tree` that are named as noise and hold little text."""
+    """Delete the block elements of `tree` that are named as noise and hold little text.
+
+    One that holds half the page's <p> text or more stays: that is a short article in a
+    container with an unlucky name, not a box beside the article (on a page without <p>
+    elements this says nothing, and the name decides).
+    """
+    page_paragraphs = paragraph_chars(tree)
     doomed = [element for element in tree.iter(*NAMED_NOISE_TAGS)
               if NOISE_NAME.search(f"{element.get('class') or ''} {element.get('id') or ''}".lower())
               and element.find(".//h1") is None
-              and len("".join(element.itertext())) <= MAX_NAMED_NOISE_CHARS]
+              and len("".join(element.itertext())) <= MAX_NAMED_NOISE_CHARS
+              and (not page_paragraphs or 2 * paragraph_chars(element) < page_paragraphs)]
     for element in doomed:
         element.drop_tree()  # an element inside another doomed one goes with it, harmlessly
+
+
+def paragraph_chars(element: Any) -> int:
+    """Return how many characters of text the <p> elements in `element` (itself too) hold."""
+    return sum(len("".join(p.itertext())) for p in element.iter("p"))
 
 
 @functools.cache

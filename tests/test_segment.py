@@ -202,3 +202,18 @@ def test_a_link_named_as_noise_inside_a_sentence_and_a_big_named_container_stay(
     assert texts[-1] == ("The plan follows last year's flood report, which the council published in"
                          " March after the river rose.")
     assert len(texts) == 6
+
+
+def test_a_short_article_in_a_container_named_as_noise_stays() -> None:
+    story = "<p>The bridge opens on Monday, the council said.</p><p>Tolls start in May.</p>"
+    page = f"<html><body><div class='social-post'>{story}</div><p>Contact us</p></body></html>"
+    texts = [block.text for block in segment_html(page.encode()).blocks]
+    assert "The bridge opens on Monday, the council said." in texts
+    assert "Tolls start in May." in texts
+
+
+def test_an_article_only_in_noscript_is_still_extracted() -> None:
+    # trafilatura puts back what its cleaning deleted when no paragraph would survive it
+    page = f"<html><body><div id='app'></div><noscript>{ARTICLE}</noscript></body></html>"
+    doc = segment_html(page.encode())
+    assert [block.text for block in doc.blocks] == [f"{PARAGRAPH} Paragraph {i}." for i in range(5)]
