@@ -93,8 +93,8 @@ def parse_html(data: bytes) -> Any:
     if data.startswith(COMPRESSED_MAGIC) or any(mark in text for mark in NONCHARACTERS):
         return trafilatura.load_html(data)
     data = data.translate(None, XML_INVALID_BYTES)
-    beginning = data[:50].lower()
-    if b"doctype" in beginning:
+    beginning = text[:50].lower()  # characters, as load_html reads them
+    if "doctype" in beginning:
         first_line, newline, rest = data.partition(b"\n")
         data = DOCTYPE_WITH_SLASH.sub(b"", first_line, count=1) + newline + rest
     for line in data[:4096].splitlines()[:4]:
@@ -105,7 +105,7 @@ def parse_html(data: bytes) -> Any:
         tree = lxml.html.fromstring(data, parser=html_parser())
     except (ValueError, lxml.etree.ParserError):  # an empty or unparsable document
         return None
-    if tree is None or (b"html" not in beginning and len(tree) < 2):  # load_html's rejection
+    if tree is None or ("html" not in beginning and len(tree) < 2):  # load_html's rejection
         return None
     return tree
 

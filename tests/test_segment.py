@@ -132,6 +132,9 @@ PARSE_CASES = [
     "<html><body><p>caf\u00e9 in cp1252</p></body></html>".encode("cp1252"),
     gzip.compress(b"<html><body><p>gzipped page</p></body></html>"),
     b"<meta charset='iso-8859-1'><html><body><p>" + "d\u00e9j\u00e0".encode() + b"</p></body></html>",
+    b"\xef\xbb\xbf<html><body><p>after a byte order mark</p></body></html>",
+    # "html" within the first 50 characters but past the first 50 bytes
+    ("\u20ac" * 16 + " html? <p>a fragment</p>").encode(),
     b"<p>only a fragment</p>", b"<div><p>one</p><p>two</p></div>", b"just text", b"", b"   ",
 ]
 
