@@ -103,7 +103,7 @@ def parse_html(data: bytes) -> Any:
             break
     try:
         tree = lxml.html.fromstring(data, parser=html_parser())
-    except (ValueError, lxml.etree.ParserError):  # an empty or unparsable document
+    except (ValueError, lxml.etree.LxmlError):  # an empty or unparsable document
         return None
     if tree is None or ("html" not in beginning and len(tree) < 2):  # load_html's rejection
         return None

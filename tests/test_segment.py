@@ -127,6 +127,7 @@ def test_a_moved_headline_is_named_as_its_block_reads() -> None:
 PARSE_CASES = [
     b"<!DOCTYPE html PUBLIC \"-//W3C//DTD XHTML 1.0 Strict//EN\">\n<html><body><p>x</p></body></html>",
     b"<html/>\n<body><p>self-closed html</p></body>",
+    b"<?xml version='1.0' encoding='utf-8'?>\n<html><body><p>an XML prolog</p></body></html>",
     b"<html><body><p>bell\x07 and\x00 nul\x1f</p></body></html>",
     "<html><body><p>noncharacter \uffff here</p></body></html>".encode(),
     "<html><body><p>caf\u00e9 in cp1252</p></body></html>".encode("cp1252"),
