@@ -225,36 +225,38 @@ def test_an_article_only_in_noscript_is_still_extracted() -> None:
     assert [block.text for block in doc.blocks] == [f"{PARAGRAPH} Paragraph {i}." for i in range(5)]
 
 
-def fake_extract(fast_text: str, full_text: str, calls: list[bool]) -> Any:
-    """Return a trafilatura.extract stand-in that answers by its options' fast setting."""
+def segment_with_fake_extract(monkeypatch: pytest.MonkeyPatch, fast_text: str,
+                              full_text: str) -> tuple[list[str], list[bool]]:
+    """Segment a five-paragraph page with trafilatura.extract answering by its options' fast
+    setting; return the blocks' texts and the fast setting of each call."""
+    calls: list[bool] = []
+
     def extract(tree: Any, options: Any) -> str:
         calls.append(options.fast)
         return fast_text if options.fast else full_text
-    return extract
+
+    monkeypatch.setattr("trafilatura.extract", extract)
+    page = f"<html><body><article>{ARTICLE}</article></body></html>"
+    return [block.text for block in segment_html(page.encode()).blocks], calls
 
 
 def test_a_short_fast_extraction_of_a_long_page_goes_through_the_whole_cascade(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    calls: list[bool] = []
-    monkeypatch.setattr("trafilatura.extract", fake_extract("A summary.", "The whole article.", calls))
-    page = f"<html><body><article>{ARTICLE}</article></body></html>"
-    assert [block.text for block in segment_html(page.encode()).blocks] == ["The whole article."]
+    texts, calls = segment_with_fake_extract(monkeypatch, "A summary.", "The whole article.")
+    assert texts == ["The whole article."]
     assert calls == [True, False]
 
 
 def test_a_fast_extraction_that_covers_the_page_is_kept_without_a_second_pass(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    calls: list[bool] = []
     whole = "\n".join(f"{PARAGRAPH} Paragraph {i}." for i in range(5))
-    monkeypatch.setattr("trafilatura.extract", fake_extract(whole, "other", calls))
-    segment_html(f"<html><body><article>{ARTICLE}</article></body></html>".encode())
+    texts, calls = segment_with_fake_extract(monkeypatch, whole, "other")
+    assert len(texts) == 5
     assert calls == [True]
 
 
 def test_a_cascade_no_longer_than_the_fast_pass_leaves_the_fast_text(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    calls: list[bool] = []
-    monkeypatch.setattr("trafilatura.extract", fake_extract("A summary of it.", "A summary.", calls))
-    page = f"<html><body><article>{ARTICLE}</article></body></html>"
-    assert [block.text for block in segment_html(page.encode()).blocks] == ["A summary of it."]
+    texts, calls = segment_with_fake_extract(monkeypatch, "A summary of it.", "A summary.")
+    assert texts == ["A summary of it."]
     assert calls == [True, False]
