@@ -62,6 +62,7 @@ def segment_html(data: bytes, doc_id: str = "-") -> Document:
                             meta={"title": title, "extraction": DEEP_PAGE_NOTE})
     drop_what_trafilatura_deletes(tree)
     drop_blocks_named_as_noise(tree)
+    drop_link_lists(tree)
     text = extract_article(tree)
     title, text = headline_first(title, h1s, text)
     return segment_text(text, doc_id=doc_id, meta={"title": title})
@@ -195,6 +196,47 @@ def drop_blocks_named_as_noise(tree: Any) -> None:
               and (not page_paragraphs or 2 * paragraph_chars(element) < page_paragraphs)]
     for element in doomed:
         element.drop_tree()  # an element inside another doomed one goes with it, harmlessly
+
+
+# A list of links is a list of other pages: related headlines, tags, sections, shop offers.
+# trafilatura's link-density test skips lists in recall mode, so they reached the classifier,
+# which keeps a headline-like line unless sure. A <ul> or <ol> of three items or more, at
+# least half of whose text is link text goes before extraction, unless its <p> elements hold
+# half the page's <p> text (as for named noise above). On the bench pages this took
+# scrapinghub from F1 0.9712 to 0.9723 (recall 0.9780 -> 0.9790) and fundus from 0.9505 to
+# 0.9526 (recall the same): 4 scrapinghub and 23 fundus pages lost related-story, tag, date
+# and shop-link lists; on one fundus page recall fell 0.989 -> 0.987, on 5 pages precision
+# fell by up to 0.04 (trafilatura then took another box). Guarding with the list's whole text
+# instead kept a 2,500-character teaser feed beside a 2,100-character article. Containers
+# other than lists, tested the same way, cost recall (scrapinghub 0.979 -> 0.973): a
+# paragraph of links is often article text.
+LINK_LIST_MIN_ITEMS = 3
+LINK_LIST_LINK_SHARE = 0.5
+
+
+def drop_link_lists(tree: Any) -> None:
+    """Delete from `tree` the lists made mostly of links that hold little of the page's text."""
+    page_paragraphs = paragraph_chars(tree)
+    doomed = [element for element in tree.iter("ul", "ol")
+              if len(element.findall("li")) >= LINK_LIST_MIN_ITEMS
+              and is_mostly_links(element)
+              and (not page_paragraphs or 2 * paragraph_chars(element) < page_paragraphs)]
+    for element in doomed:
+        if element.getparent() is not None:  # not gone already with a list around it
+            element.drop_tree()
+
+
+def is_mostly_links(element: Any) -> bool:
+    """Tell whether at least LINK_LIST_LINK_SHARE of `element`'s visible characters are links."""
+    visible = visible_chars(element)
+    linked = sum(visible_chars(link) for link in element.iter("a"))
+    return visible > 0 and linked >= LINK_LIST_LINK_SHARE * visible
+
+
+def visible_chars(element: Any) -> int:
+    """Return how many non-space characters of text `element` holds."""
+    return sum(len(piece) - piece.count(" ") - piece.count("\n") - piece.count("\t")
+               for piece in element.itertext())
 
 
 def paragraph_chars(element: Any) -> int:

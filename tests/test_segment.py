@@ -218,6 +218,38 @@ def test_a_short_article_in_a_container_named_as_noise_stays() -> None:
     assert "Tolls start in May." in texts
 
 
+RELATED = ("<ul><li><a href='/a'>Council votes to close the old bridge for repairs</a></li>"
+           "<li><a href='/b'>Ferry timetable changes from Monday</a></li>"
+           "<li><a href='/c'>Readers share photos of the flooded river path</a></li></ul>")
+
+
+def test_a_list_of_links_goes_before_extraction() -> None:
+    # trafilatura drops such a list at the end of an article, and keeps it before a paragraph
+    closing = "<p>The new bridge is due to open in the spring of next year.</p>"
+    page = f"<html><body><article>{ARTICLE}{RELATED}{closing}</article></body></html>"
+    texts = [block.text for block in segment_html(page.encode()).blocks]
+    assert texts == [*(f"{PARAGRAPH} Paragraph {i}." for i in range(5)),
+                     "The new bridge is due to open in the spring of next year."]
+
+
+def test_a_list_with_links_in_its_sentences_stays() -> None:
+    points = ("<ul><li>The bridge closes on <a href='/d'>Monday</a> for six weeks of work.</li>"
+              "<li>Buses will run every ten minutes between the two banks.</li>"
+              "<li>Cyclists may use the ferry for free until the bridge reopens.</li></ul>")
+    page = f"<html><body><article>{ARTICLE}{points}</article></body></html>"
+    texts = [block.text for block in segment_html(page.encode()).blocks]
+    assert texts[5:] == ["- The bridge closes on Monday for six weeks of work.",
+                         "- Buses will run every ten minutes between the two banks.",
+                         "- Cyclists may use the ferry for free until the bridge reopens."]
+
+
+def test_a_list_of_links_that_holds_the_article_stays() -> None:
+    story = "".join(f"<li><a href='/{i}'><p>{PARAGRAPH} Paragraph {i}.</p></a></li>" for i in range(5))
+    page = f"<html><body><ul>{story}</ul><p>Contact us</p></body></html>"
+    texts = [block.text for block in segment_html(page.encode()).blocks]
+    assert sum(text.endswith(f"Paragraph {i}.") for i in range(5) for text in texts) == 5
+
+
 def test_an_article_only_in_noscript_is_still_extracted() -> None:
     # trafilatura puts back what its cleaning deleted when no paragraph would survive it
     page = f"<html><body><div id='app'></div><noscript>{ARTICLE}</noscript></body></html>"
