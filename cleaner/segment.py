@@ -221,9 +221,29 @@ def drop_link_lists(tree: Any) -> None:
               if len(element.findall("li")) >= LINK_LIST_MIN_ITEMS
               and is_mostly_links(element)
               and (not page_paragraphs or 2 * paragraph_chars(element) < page_paragraphs)]
-    for element in doomed:
+    headings = [heading for heading in map(heading_just_before, doomed) if heading is not None]
+    for element in doomed + headings:
         if element.getparent() is not None:  # not gone already with a list around it
             element.drop_tree()
+
+
+# A list's own heading ("Related", "More from the BBC", "Auf dieser Seite:") goes with it: left
+# alone above nothing, the classifier kept it as a subheading. On the bench pages that took 7
+# more lines off 6 fundus pages and changed nothing else.
+LIST_HEADING_TAGS = ("h2", "h3", "h4", "h5", "h6", "p", "div", "span", "strong", "b", "header")
+LIST_HEADING_MAX_WORDS = 6
+
+
+def heading_just_before(element: Any) -> Any:
+    """Return the short heading right before `element` (no text between them), or None."""
+    heading = element.getprevious()
+    if heading is None or heading.tag not in LIST_HEADING_TAGS or (heading.tail or "").strip():
+        return None
+    words = "".join(heading.itertext()).split()
+    holds_blocks = any(inner is not heading for inner in heading.iter("p", "li"))
+    if not words or len(words) > LIST_HEADING_MAX_WORDS or holds_blocks:
+        return None
+    return heading
 
 
 def is_mostly_links(element: Any) -> bool:

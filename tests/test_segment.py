@@ -232,6 +232,15 @@ def test_a_list_of_links_goes_before_extraction() -> None:
                      "The new bridge is due to open in the spring of next year."]
 
 
+def test_the_heading_of_a_list_of_links_goes_with_it() -> None:
+    closing = "<p>The new bridge is due to open in the spring of next year.</p>"
+    page = (f"<html><body><article>{ARTICLE}<h3>More from the valley</h3>{RELATED}{closing}"
+            "</article></body></html>")
+    texts = [block.text for block in segment_html(page.encode()).blocks]
+    assert texts == [*(f"{PARAGRAPH} Paragraph {i}." for i in range(5)),
+                     "The new bridge is due to open in the spring of next year."]
+
+
 def test_a_list_with_links_in_its_sentences_stays() -> None:
     points = ("<ul><li>The bridge closes on <a href='/d'>Monday</a> for six weeks of work.</li>"
               "<li>Buses will run every ten minutes between the two banks.</li>"
