@@ -21,6 +21,7 @@ import hashlib
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import subprocess
@@ -39,6 +40,14 @@ ARTICLES = 400
 RECORDS = 2_000
 MIN_DELAY_S = 0.3
 SIGINT_GRACE_S = 20.0  # an interrupted run exits well within a second; by then it hangs
+# A Ctrl-C in the first milliseconds of a run lands in Python's own start-up (site, the .pth
+# files, the console script's import of cleaner.__main__), before cleaner's code can set its
+# handler, and any Python program prints a traceback then. Such a traceback has only these
+# frames: importlib's and site's, and the module level of the console script and of
+# cleaner/__init__.py or cleaner/__main__.py. It is counted apart; any other is a failure.
+STARTUP_FRAME = re.compile(r'File "(?:<frozen [^>]+>|<string>)", line \d+, in \S+'
+                           r'|File "[^"]*(?:/bin/cleaner|/cleaner/__init__\.py|/cleaner/__main__\.py)",'
+                           r" line \d+, in <module>")
 
 
 def say(line: str) -> None:
@@ -92,6 +101,7 @@ class Attempt:
     command: str = ""  # the command that was running when the signal came
     orphans: int = 0  # processes of a killed run still alive after it exited
     tracebacks: list[str] = field(default_factory=list)  # the last lines of each one
+    startup_tracebacks: int = 0  # from Python's start-up, before cleaner's handler (see above)
 
 
 def reap(proc: subprocess.Popen[bytes], sig: signal.Signals, attempt: Attempt) -> None:
@@ -112,6 +122,12 @@ def reap(proc: subprocess.Popen[bytes], sig: signal.Signals, attempt: Attempt) -
         pass
 
 
+def from_python_start_up(stderr: str) -> bool:
+    """Tell whether every frame of a traceback is Python's start-up (see STARTUP_FRAME)."""
+    frames = [line.strip() for line in stderr.splitlines() if line.strip().startswith('File "')]
+    return bool(frames) and all(STARTUP_FRAME.fullmatch(frame) for frame in frames)
+
+
 def run_step(commands: list[list[str]], delay: float | None, sig: signal.Signals) -> Attempt:
     """Run the commands in order, each in its own process group; after `delay` s signal the group."""
     started = time.monotonic()
@@ -127,7 +143,9 @@ def run_step(commands: list[list[str]], delay: float | None, sig: signal.Signals
                 attempt.killed, attempt.command = True, " ".join(Path(c).name for c in command[1:4])
                 reap(proc, sig, attempt)
                 _, err = proc.communicate()
-            if b"Traceback" in err:
+            if b"Traceback" in err and from_python_start_up(err.decode(errors="replace")):
+                attempt.startup_tracebacks += 1
+            elif b"Traceback" in err:
                 attempt.tracebacks.append(" | ".join(err.decode(errors="replace").splitlines()[-4:]))
             attempt.returncodes.append(proc.returncode)
         if attempt.killed:
@@ -177,6 +195,7 @@ class Tally:
     partial: list[str] = field(default_factory=list)
     orphans: int = 0
     tracebacks: list[str] = field(default_factory=list)
+    startup_tracebacks: int = 0
     sigint_exit_0: int = 0  # interrupted runs that still claimed success
     ignored: list[str] = field(default_factory=list)  # runs that outlived SIGINT by SIGINT_GRACE_S
 
@@ -200,6 +219,7 @@ def kill_once(rng: random.Random, inputs: Path, out: Path, typical_s: dict[int, 
     delay = rng.uniform(MIN_DELAY_S, typical_s[jobs])
     attempt = run_step(step(inputs, out, jobs), delay, sig)
     tally.orphans += attempt.orphans
+    tally.startup_tracebacks += attempt.startup_tracebacks
     tally.tracebacks += [f"kill {number} ({sig.name}, jobs {jobs}): traceback: {tail}"
                          for tail in attempt.tracebacks]
     if -999 in attempt.returncodes:
@@ -224,7 +244,8 @@ def report(tally: Tally, final_ok: bool, leftovers: list[Path], seconds: float) 
         f"{grid}); steps that finished before their kill (new round): {tally.finished_early}")
     say(f"partial files found: {len(tally.partial)}; orphaned processes after a kill: {tally.orphans}; "
         f"runs that outlived SIGINT: {len(tally.ignored)}; SIGINT runs exiting 0 unfinished: "
-        f"{tally.sigint_exit_0}; runs with a traceback on stderr: {len(tally.tracebacks)}")
+        f"{tally.sigint_exit_0}; runs with a traceback on stderr: {len(tally.tracebacks)} (and "
+        f"{tally.startup_tracebacks} from Python's start-up, before cleaner's handler: not failures)")
     say(f"final identical to the reference: {'yes' if final_ok else 'no'}; leftover temp files: "
         f"{len(leftovers)}; wall time: {seconds:.0f} s")
     for line in tally.partial[:20] + tally.ignored + tally.tracebacks[:5] + [f"leftover: {p}" for p in leftovers[:10]]:
