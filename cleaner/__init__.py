@@ -8,8 +8,6 @@ arrives while the heavy imports are still running.
 
 from __future__ import annotations
 
-from importlib import import_module
-
 TYPE_CHECKING = False  # as typing.TYPE_CHECKING, without importing typing (18 ms) at start-up
 if TYPE_CHECKING:  # the names exist for type checkers at once, for everyone else on first use
     from pathlib import Path
@@ -37,6 +35,9 @@ __all__ = ["Block", "Cleaned", "Cleaner", "CleanerError", "Document", "Label", "
 
 def __getattr__(name: str) -> Any:
     """Return a library name, importing its module on first use."""
+    from importlib import import_module  # here: importing importlib (and warnings) at start-up
+    # lengthened the window in which a Ctrl-C comes before cleaner.__main__ sets its handler
+
     if name not in LAZY_NAMES:
         raise AttributeError(f"module 'cleaner' has no attribute {name!r}")
     value = getattr(import_module(LAZY_NAMES[name]), name)

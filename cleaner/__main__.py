@@ -12,12 +12,19 @@ if TYPE_CHECKING:
     import threading
 
 INTERRUPTED: list[bool] = []  # holds True once a Ctrl-C came
+# While the command line's modules import, a Ctrl-C is only noted, and acted on once they are
+# in: a KeyboardInterrupt raised inside an import came out as a RuntimeError (from a dataclass
+# field's __set_name__) or was printed and dropped by importlib's lock callbacks ("Exception
+# ignored in"), in 2 and 3 of 400 Ctrl-Cs sent in a run's first 120 ms.
+IMPORTING: list[bool] = []
 
 
 def on_interrupt(signum: int, frame: object) -> None:
-    """Note the Ctrl-C, then stop the main thread as Python's own handler does."""
+    """Note the Ctrl-C, then stop the main thread as Python's own handler does (once the
+    command line's imports are done)."""
     INTERRUPTED.append(True)
-    raise KeyboardInterrupt
+    if not IMPORTING:
+        raise KeyboardInterrupt
 
 
 def report_thread_error(args: threading.ExceptHookArgs) -> None:
@@ -43,13 +50,24 @@ def run() -> None:
     if _signal.getsignal(_signal.SIGINT) is _signal.default_int_handler:  # not ignored (nohup, &)
         _signal.signal(_signal.SIGINT, on_interrupt)
     try:
+        IMPORTING.append(True)
         import threading
 
         threading.excepthook = report_thread_error
         from cleaner.cli import main
 
+        IMPORTING.clear()
+        if INTERRUPTED:
+            raise KeyboardInterrupt
         main()  # typer builds the click command before click's own handler exists
     except KeyboardInterrupt:
+        sys.stderr.write("Aborted!\n")
+        raise SystemExit(130) from None
+    except Exception:
+        # Python 3.11 wraps an exception raised while a class is being built in a RuntimeError,
+        # as with a Ctrl-C during a later import. After a Ctrl-C, any error is the interruption.
+        if not INTERRUPTED:
+            raise
         sys.stderr.write("Aborted!\n")
         raise SystemExit(130) from None
     finally:

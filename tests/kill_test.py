@@ -41,13 +41,15 @@ RECORDS = 2_000
 MIN_DELAY_S = 0.3
 SIGINT_GRACE_S = 20.0  # an interrupted run exits well within a second; by then it hangs
 # A Ctrl-C in the first milliseconds of a run lands in Python's own start-up (site, the .pth
-# files, the console script's import of cleaner.__main__), before cleaner's code can set its
-# handler, and any Python program prints a traceback then. Such a traceback has only these
-# frames: importlib's and site's, and the module level of the console script and of
-# cleaner/__init__.py or cleaner/__main__.py. It is counted apart; any other is a failure.
-STARTUP_FRAME = re.compile(r'File "(?:<frozen [^>]+>|<string>)", line \d+, in \S+'
-                           r'|File "[^"]*(?:/bin/cleaner|/cleaner/__init__\.py|/cleaner/__main__\.py)",'
-                           r" line \d+, in <module>")
+# files, the console script importing cleaner.__main__), before cleaner's code can set its
+# handler, and any Python program prints a traceback then. Such a traceback comes from the
+# console script (or from the interpreter's own initialisation, which then reports a fatal
+# "init_" error: its streams, site), and cleaner's only frames
+# in it are the module level of cleaner/__init__.py and cleaner/__main__.py. It is counted
+# apart; any other traceback is a failure.
+CLEANER_FRAME = re.compile(r'File "[^"]*(?:/bin/cleaner|/cleaner/[^"]*)", line \d+, in \S+')
+START_UP_FRAME = re.compile(r'File "[^"]*(?:/bin/cleaner|/cleaner/__init__\.py'
+                            r'|/cleaner/__main__\.py)", line \d+, in <module>')
 
 
 def say(line: str) -> None:
@@ -123,9 +125,12 @@ def reap(proc: subprocess.Popen[bytes], sig: signal.Signals, attempt: Attempt) -
 
 
 def from_python_start_up(stderr: str) -> bool:
-    """Tell whether every frame of a traceback is Python's start-up (see STARTUP_FRAME)."""
+    """Tell whether a traceback comes from Python's start-up, before cleaner's handler is set."""
     frames = [line.strip() for line in stderr.splitlines() if line.strip().startswith('File "')]
-    return bool(frames) and all(STARTUP_FRAME.fullmatch(frame) for frame in frames)
+    ours = [frame for frame in frames if CLEANER_FRAME.fullmatch(frame)]
+    in_interpreter_init = "Fatal Python error: init_" in stderr  # streams, site, ...
+    started_by_us = in_interpreter_init or any("/bin/cleaner" in f for f in ours)
+    return bool(frames) and started_by_us and all(START_UP_FRAME.fullmatch(f) for f in ours)
 
 
 def run_step(commands: list[list[str]], delay: float | None, sig: signal.Signals) -> Attempt:
