@@ -200,12 +200,12 @@ class InterruptedImport:
             raise KeyboardInterrupt
 
 
-def test_ctrl_c_during_start_up_exits_130_with_one_line(monkeypatch: pytest.MonkeyPatch,
-                                                        capsys: pytest.CaptureFixture[str]) -> None:
+def run_with_import_finder(monkeypatch: pytest.MonkeyPatch, finder: object) -> int | str | None:
+    """Return the exit code of `cleaner.__main__.run` with `finder` first on the import path."""
     from cleaner.__main__ import run
 
     monkeypatch.delitem(sys.modules, "cleaner.cli")
-    monkeypatch.setattr(sys, "meta_path", [InterruptedImport(), *sys.meta_path])
+    monkeypatch.setattr(sys, "meta_path", [finder, *sys.meta_path])
     # run() sets the process's SIGINT handler and thread hook: give pytest its own back.
     monkeypatch.setattr(threading, "excepthook", threading.excepthook)
     previous = signal.getsignal(signal.SIGINT)
@@ -214,7 +214,12 @@ def test_ctrl_c_during_start_up_exits_130_with_one_line(monkeypatch: pytest.Monk
             run()
     finally:
         signal.signal(signal.SIGINT, previous)
-    assert stopped.value.code == 130
+    return stopped.value.code
+
+
+def test_ctrl_c_during_start_up_exits_130_with_one_line(monkeypatch: pytest.MonkeyPatch,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_with_import_finder(monkeypatch, InterruptedImport()) == 130
     assert capsys.readouterr().err == "Aborted!\n"
 
 
@@ -230,19 +235,8 @@ def test_ctrl_c_during_the_imports_lets_them_finish_then_exits_130(
         monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     # A KeyboardInterrupt raised inside an import came out as a RuntimeError from a dataclass's
     # __set_name__, or was dropped by importlib: the handler only notes it until they are done.
-    from cleaner.__main__ import run
-
-    monkeypatch.delitem(sys.modules, "cleaner.cli")
-    monkeypatch.setattr(sys, "meta_path", [SignalledImport(), *sys.meta_path])
-    monkeypatch.setattr(threading, "excepthook", threading.excepthook)
-    previous = signal.getsignal(signal.SIGINT)
-    try:
-        with pytest.raises(SystemExit) as stopped:
-            run()
-    finally:
-        signal.signal(signal.SIGINT, previous)
+    assert run_with_import_finder(monkeypatch, SignalledImport()) == 130
     assert "cleaner.cli" in sys.modules  # imported whole, not cut off by the signal
-    assert stopped.value.code == 130
     assert capsys.readouterr().err == "Aborted!\n"
 
 
