@@ -71,6 +71,7 @@ def run() -> None:
         sys.stderr.write("Aborted!\n")
         raise SystemExit(130) from None
     finally:
+        IMPORTING.clear()  # also when an import failed
         # Finished or abandoned, what is left is the interpreter stopping the worker pool: a
         # Ctrl-C then would only print a traceback from threading's shutdown.
         _signal.signal(_signal.SIGINT, _signal.SIG_IGN)

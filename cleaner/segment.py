@@ -201,7 +201,7 @@ def drop_blocks_named_as_noise(tree: Any) -> None:
 # A list of links is a list of other pages: related headlines, tags, sections, shop offers.
 # trafilatura's link-density test skips lists in recall mode, so they reached the classifier,
 # which keeps a headline-like line unless sure. A <ul> or <ol> of three items or more, at
-# least half of whose text is link text goes before extraction, unless its <p> elements hold
+# least half of whose text is link text, goes before extraction unless its <p> elements hold
 # half the page's <p> text (as for named noise above). On the bench pages this took
 # scrapinghub from F1 0.9712 to 0.9723 (recall 0.9780 -> 0.9790) and fundus from 0.9505 to
 # 0.9526 (recall the same): 4 scrapinghub and 23 fundus pages lost related-story, tag, date
