@@ -47,6 +47,7 @@ def run() -> None:
     Importing numpy, typer and the stages takes a few hundred milliseconds before click's own
     Ctrl-C handling exists; an ETL job stopped in that window deserves the same quiet exit.
     """
+    INTERRUPTED.clear()  # a run of its own, also when called twice in one process (tests)
     if _signal.getsignal(_signal.SIGINT) is _signal.default_int_handler:  # not ignored (nohup, &)
         _signal.signal(_signal.SIGINT, on_interrupt)
     try:

@@ -61,8 +61,8 @@ CANDIDATES: dict[str, dict[str, Any]] = {
 }
 # Chosen by `cleaner train --compare` (grouped CV): noise removed at 99.5 % content kept on
 # hand-labeled unseen sites. 2026-12-04, on today's training data: C0.025 0.632, C0.05 0.647,
-# C0.1 0.631, C0.25 0.610, C1 0.553, C4 0.434, C1-balanced 0.385 (C0.025 and C0.05 were run
-# with --estimator). On 2026-11-25, with less data, C0.25 had led (0.648, C0.1 0.635).
+# C0.1 0.631, C0.25 0.610, C1 0.553, C4 0.434, C1-balanced 0.385 (C0.025 and C0.05, new that
+# day, were run with --estimator). On 2026-11-25, with less data, C0.25 had led (0.648, C0.1 0.635).
 DEFAULT_ESTIMATOR = "logreg-C0.05"
 # Distribution name -> import name, for the libraries a saved model depends on.
 REPRODUCED_PACKAGES = {"scikit-learn": "sklearn", "numpy": "numpy", "joblib": "joblib"}

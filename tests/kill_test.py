@@ -44,9 +44,8 @@ SIGINT_GRACE_S = 20.0  # an interrupted run exits well within a second; by then 
 # files, the console script importing cleaner.__main__), before cleaner's code can set its
 # handler, and any Python program prints a traceback then. Such a traceback comes from the
 # console script (or from the interpreter's own initialisation, which then reports a fatal
-# "init_" error: its streams, site), and cleaner's only frames
-# in it are the module level of cleaner/__init__.py and cleaner/__main__.py. It is counted
-# apart; any other traceback is a failure.
+# "init_" error: its streams, site), and cleaner's only frames in it are the module level of
+# cleaner/__init__.py and cleaner/__main__.py. It is counted apart; any other is a failure.
 CLEANER_FRAME = re.compile(r'File "[^"]*(?:/bin/cleaner|/cleaner/[^"]*)", line \d+, in \S+')
 START_UP_FRAME = re.compile(r'File "[^"]*(?:/bin/cleaner|/cleaner/__init__\.py'
                             r'|/cleaner/__main__\.py)", line \d+, in <module>')
