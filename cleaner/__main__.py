@@ -30,10 +30,10 @@ def on_interrupt(signum: int, frame: object) -> None:
 def report_thread_error(args: threading.ExceptHookArgs) -> None:
     """Print a helper thread's error, unless the run is being stopped by a Ctrl-C.
 
-    On a Ctrl-C, joblib tears its worker pool down while loky's manager thread may still be
-    handing it work, and that thread then fails (KeyError in add_call_item_to_queue): found by
-    make kill-test in 5 of 25 interrupted --jobs 2 runs. The user asked to stop; the error
-    says nothing about their data.
+    On a Ctrl-C, the worker pool is torn down while its helper threads may still be handing
+    it work. Under joblib's loky pool (used for --jobs until 2026-12-06) such a thread failed
+    (KeyError in add_call_item_to_queue) in 5 of 25 interrupted --jobs 2 runs of make
+    kill-test. The user asked to stop; such an error says nothing about their data.
     """
     import threading
 

@@ -11,13 +11,14 @@ import json
 import os
 import signal
 import sys
-from collections import Counter
+import time
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 from cleaner.blocks import Cleaned, CleanerError, Document
 from cleaner.clean import clean_document
@@ -40,6 +41,9 @@ from cleaner.io import (
 )
 from cleaner.model import LinearBlockModel, load_model
 from cleaner.segment import segment_text
+
+if TYPE_CHECKING:
+    from multiprocessing.pool import AsyncResult
 
 Task = TypeVar("Task")
 
@@ -242,15 +246,19 @@ def parse_record(line: str, where: str) -> dict[str, Any]:
     return record
 
 
-# Tasks travel to the workers in chunks, one joblib call per chunk: the parent shares two cores
-# with the workers, and its cost per call (dispatch, pickling, callbacks) slowed them down.
-# A text record takes about 1 ms, so 256 of them still balance the workers to within a
-# fraction of a second; an HTML page takes up to 100 ms, so files and HTML records go 32 at a
-# time, as joblib batched every task before. Measured 2026-12-04 (--jobs 2, whole corpus,
-# interleaved runs): records batched 32 at a time by joblib, parent 0.92-1.03 s of CPU and
-# 4.81-5.79 s wall; 256 to a chunk, parent 0.66-0.84 s and 4.65-5.32 s.
+# Tasks travel to the workers in chunks: the parent shares two cores with the workers, and its
+# cost per call (dispatch, pickling, callbacks) slowed them down. A text record takes about
+# 1 ms, so 256 of them still balance the workers to within a fraction of a second; an HTML
+# page takes up to 100 ms, so files and HTML records go 32 at a time. Measured 2026-12-04
+# (--jobs 2, whole corpus, interleaved runs): records 32 to a call, parent 0.92-1.03 s of CPU
+# and 4.81-5.79 s wall; 256 to a chunk, parent 0.66-0.84 s and 4.65-5.32 s.
 TEXT_RECORDS_PER_CHUNK = 256
 TASKS_PER_CHUNK = 32
+# Chunks in flight per worker: enough to keep every worker busy while the parent writes, few
+# enough that memory stays constant however long the input.
+CHUNKS_IN_FLIGHT_PER_JOB = 4
+# How often a worker checks that the process that forked it is still there (see watch_parent).
+PARENT_CHECK_S = 0.2
 
 
 def outcomes(work: Callable[[Task, Settings], Outcome], tasks: Iterable[Task],
@@ -266,31 +274,51 @@ def outcomes(work: Callable[[Task, Settings], Outcome], tasks: Iterable[Task],
         for task in tasks:
             yield work(task, settings)
         return
-    from joblib import Parallel, delayed
+    yield from forked_outcomes(work, tasks, settings, jobs, chunk_size)
 
-    # A generator keeps memory constant: only a few chunks are in flight at any time.
-    parallel = Parallel(n_jobs=jobs, return_as="generator", batch_size=1,
-                        pre_dispatch="4 * n_jobs")
-    # A Ctrl-C reaches the whole process group, and a worker it caught while importing printed
-    # a traceback (found by make kill-test). Workers start with SIGINT blocked (the mask
-    # survives fork and exec), so only this process handles it and stops them. They are
-    # started by the first dispatch, so the mask stays until the first outcome: a Ctrl-C that
-    # comes meanwhile is held, not lost, and raised as soon as the mask is restored.
-    # Python 3.11's own resource tracker unblocks SIGINT whenever it starts: start it first.
-    from multiprocessing import resource_tracker
 
-    resource_tracker.ensure_running()
+def forked_outcomes(work: Callable[[Task, Settings], Outcome], tasks: Iterable[Task],
+                    settings: Settings, jobs: int, chunk_size: int) -> Iterator[Outcome]:
+    """Yield the outcomes in input order from `jobs` worker processes forked from this one.
+
+    The model is loaded here, before the fork, so every worker starts with it in memory (pages
+    shared until written) instead of importing numpy and loading it again. joblib's loky
+    workers are fresh interpreters that paid that at every run: 200 corpus files took 1.6 s
+    with --jobs 2 against 1.0 s with --jobs 1, and 0.85 s forked (2026-12-06, 3 runs each).
+    """
+    import multiprocessing
+
+    model_at(settings.model_path)
+    # A Ctrl-C reaches the whole process group. Workers inherit a blocked SIGINT, so only this
+    # process handles it, and it stops them (a worker caught while working printed a traceback).
     held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
-        results = parallel(delayed(work_on_chunk)(work, chunk, settings)
-                           for chunk in chunks(tasks, chunk_size))
-        first = next(results, None)
+        pool = multiprocessing.get_context("fork").Pool(jobs, watch_parent, (os.getpid(),))
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, held)
-    if first is not None:
-        yield from first
-        for finished_chunk in results:
-            yield from finished_chunk
+    try:
+        in_flight: deque[AsyncResult[list[Outcome]]] = deque()
+        for chunk in chunks(tasks, chunk_size):
+            in_flight.append(pool.apply_async(work_on_chunk, (work, chunk, settings)))
+            if len(in_flight) == CHUNKS_IN_FLIGHT_PER_JOB * jobs:
+                yield from in_flight.popleft().get()
+        while in_flight:
+            yield from in_flight.popleft().get()
+    finally:
+        pool.terminate()  # also on a Ctrl-C or an error: no worker outlives the run
+
+
+def watch_parent(parent: int) -> None:
+    """Make this worker exit once its parent is gone: a SIGKILL gives the parent no chance to
+    stop its workers, and a worker waiting for work would otherwise wait forever."""
+    import threading
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_CHECK_S)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="watch-parent", daemon=True).start()
 
 
 def chunks(tasks: Iterable[Task], size: int) -> Iterator[list[Task]]:

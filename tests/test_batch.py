@@ -14,6 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cleaner.cli import app
+from tests.conftest import ROOT
 from tests.test_cli import ARTICLE
 
 runner = CliRunner()
@@ -120,6 +121,50 @@ def test_two_jobs_write_what_one_job_writes(tmp_path: Path) -> None:
     assert (tmp_path / "one.jsonl").read_bytes() == (tmp_path / "two.jsonl").read_bytes()
 
 
+def test_jobs_workers_clean_with_the_model_loaded_before_they_start(tmp_path: Path) -> None:
+    # Workers are forked after the model is loaded: none of them reads the model file again
+    # (loky's fresh interpreters each did, 0.6 s of a 200-file run).
+    from cleaner.batch import RecordTask, Settings, clean_record, load_once, outcomes
+
+    model = tmp_path / "m.joblib"
+    for suffix in (".joblib", ".json"):
+        model.with_suffix(suffix).write_bytes((ROOT / "models" / f"cleaner{suffix}").read_bytes())
+    tasks = [RecordTask("dump.jsonl", i, json.dumps({"id": str(i), "text": ARTICLE}).encode())
+             for i in range(1, 41)]
+    try:
+        load_once(model)  # as the first chunk would
+        model.unlink()
+        results = list(outcomes(clean_record, tasks, Settings(model, "jsonl"), jobs=2,
+                               chunk_size=4))
+    finally:
+        load_once.cache_clear()
+    assert [r.error for r in results] == [None] * 40
+    assert [json.loads(r.output or b"")["id"] for r in results] == [str(i) for i in range(1, 41)]
+
+
+def alive(pid: int) -> bool:
+    """Return True while `pid` runs (a zombie, dead but not yet reaped, is not alive)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc")
+def test_workers_exit_when_their_run_is_killed(tmp_path: Path) -> None:
+    # A SIGKILL gives the parent no chance to stop its workers; they notice it is gone.
+    process, _ = start_jobs_run(tmp_path, 3000)
+    while len(workers := worker_processes(process.pid)) < 2 and process.poll() is None:
+        time.sleep(0.05)
+    assert len(workers) == 2
+    process.kill()
+    process.wait()
+    deadline = time.monotonic() + 5
+    while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(alive(pid) for pid in workers)
+
+
 def make_tree(root: Path, count: int) -> None:
     for i in range(count):
         folder = root / f"day{i % 3}"
@@ -197,16 +242,16 @@ def blocked_signals(pid: int) -> int:
     return int(next(line.split()[1] for line in status.splitlines() if line.startswith("SigBlk")), 16)
 
 
-def loky_workers(group: int) -> list[int]:
-    """Return the pids of the joblib (loky) worker processes in a process group."""
+def worker_processes(parent: int) -> list[int]:
+    """Return the pids of the live child processes of `parent` (its --jobs workers)."""
     found = []
-    for name in filter(str.isdigit, os.listdir("/proc")):
+    for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
-            if (os.getpgid(int(name)) == group
-                    and "popen_loky" in Path(f"/proc/{name}/cmdline").read_text(errors="replace")):
-                found.append(int(name))
+            fields = stat.read_text().rsplit(")", 1)[1].split()
         except OSError:  # it ended meanwhile
             continue
+        if int(fields[1]) == parent and fields[0] != "Z":
+            found.append(int(stat.parent.name))
     return found
 
 
@@ -226,7 +271,7 @@ def test_ctrl_c_to_a_jobs_run_is_left_to_the_main_process(tmp_path: Path) -> Non
     # A terminal's Ctrl-C reaches the whole process group; a worker it caught while importing
     # printed a traceback (found by make kill-test). Workers block SIGINT; the parent stops them.
     process, destination = start_jobs_run(tmp_path, 3000)
-    while len(workers := loky_workers(process.pid)) < 2 and process.poll() is None:
+    while len(workers := worker_processes(process.pid)) < 2 and process.poll() is None:
         time.sleep(0.05)
     assert len(workers) == 2
     assert all(blocked_signals(pid) & 1 << (signal.SIGINT - 1) for pid in workers)
