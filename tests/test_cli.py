@@ -245,3 +245,17 @@ def test_importing_the_library_does_not_load_numpy() -> None:
     code = "import sys, cleaner; print('numpy' in sys.modules); cleaner.Cleaner; print(cleaner.Label.BODY)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.split() == ["False", "body"]
+
+
+def test_progress_bar_runs_no_thread_for_forked_workers_to_inherit() -> None:
+    # --jobs forks its workers while the bar is up; a thread holding a lock at that moment
+    # (stderr's, while drawing) would leave it held forever in every worker.
+    import threading
+
+    from cleaner.cli import ProgressBar
+
+    before = threading.active_count()
+    with ProgressBar(3) as bar:
+        for _ in range(3):
+            bar.advance()
+        assert threading.active_count() == before
