@@ -9,16 +9,14 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import signal
 import sys
-import time
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, TypeVar
+from typing import IO, Any, TypeVar
 
 from cleaner.blocks import Cleaned, CleanerError, Document
 from cleaner.clean import clean_document
@@ -41,9 +39,6 @@ from cleaner.io import (
 )
 from cleaner.model import LinearBlockModel, load_model
 from cleaner.segment import segment_text
-
-if TYPE_CHECKING:
-    from multiprocessing.pool import AsyncResult
 
 Task = TypeVar("Task")
 
@@ -254,11 +249,6 @@ def parse_record(line: str, where: str) -> dict[str, Any]:
 # and 4.81-5.79 s wall; 256 to a chunk, parent 0.66-0.84 s and 4.65-5.32 s.
 TEXT_RECORDS_PER_CHUNK = 256
 TASKS_PER_CHUNK = 32
-# Chunks in flight per worker: enough to keep every worker busy while the parent writes, few
-# enough that memory stays constant however long the input.
-CHUNKS_IN_FLIGHT_PER_JOB = 4
-# How often a worker checks that the process that forked it is still there (see watch_parent).
-PARENT_CHECK_S = 0.2
 
 
 def outcomes(work: Callable[[Task, Settings], Outcome], tasks: Iterable[Task],
@@ -286,39 +276,14 @@ def forked_outcomes(work: Callable[[Task, Settings], Outcome], tasks: Iterable[T
     workers are fresh interpreters that paid that at every run: 200 corpus files took 1.6 s
     with --jobs 2 against 1.0 s with --jobs 1, and 0.85 s forked (2026-12-06, 3 runs each).
     """
-    import multiprocessing
+    from functools import partial
+
+    from cleaner.workers import ordered_results
 
     model_at(settings.model_path)
-    # A Ctrl-C reaches the whole process group. Workers inherit a blocked SIGINT, so only this
-    # process handles it, and it stops them (a worker caught while working printed a traceback).
-    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-    try:
-        pool = multiprocessing.get_context("fork").Pool(jobs, watch_parent, (os.getpid(),))
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, held)
-    try:
-        in_flight: deque[AsyncResult[list[Outcome]]] = deque()
-        for chunk in chunks(tasks, chunk_size):
-            in_flight.append(pool.apply_async(work_on_chunk, (work, chunk, settings)))
-            if len(in_flight) == CHUNKS_IN_FLIGHT_PER_JOB * jobs:
-                yield from in_flight.popleft().get()
-        while in_flight:
-            yield from in_flight.popleft().get()
-    finally:
-        pool.terminate()  # also on a Ctrl-C or an error: no worker outlives the run
-
-
-def watch_parent(parent: int) -> None:
-    """Make this worker exit once its parent is gone: a SIGKILL gives the parent no chance to
-    stop its workers, and a worker waiting for work would otherwise wait forever."""
-    import threading
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(PARENT_CHECK_S)
-        os._exit(1)
-
-    threading.Thread(target=watch, name="watch-parent", daemon=True).start()
+    clean_chunk = partial(work_on_chunk, work, settings=settings)
+    for outcomes_of_chunk in ordered_results(clean_chunk, chunks(tasks, chunk_size), jobs):
+        yield from outcomes_of_chunk
 
 
 def chunks(tasks: Iterable[Task], size: int) -> Iterator[list[Task]]:
