@@ -63,6 +63,10 @@ class RecordTask:
     line_number: int
     line: bytes  # as read: decoded by the worker, so the parent never decodes a record
 
+    def __reduce__(self) -> tuple[type[RecordTask], tuple[str, int, bytes]]:
+        """Pickle as a constructor call (see Outcome.__reduce__)."""
+        return RecordTask, (self.source, self.line_number, self.line)
+
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
@@ -79,6 +83,14 @@ class Outcome:
     error: str | None = None
     notes: tuple[str, ...] = ()  # what an archivist should look at: decoding, a gutted document
     line: int = 0  # for a JSON Lines record: its line in the input
+
+    def __reduce__(self) -> tuple[type[Outcome], tuple[Any, ...]]:
+        """Pickle as a constructor call. A frozen dataclass with slots otherwise goes through
+        dataclasses' __getstate__/__setstate__, which look its fields up per object: 0.2 s of
+        the parent's CPU over the corpus's 9,335 records with --jobs 2 (cProfile, 2026-12-06),
+        on cores the workers share."""
+        return Outcome, (self.name, self.output, self.audit, self.blocks, self.removed,
+                         self.error, self.notes, self.line)
 
 
 @dataclass(slots=True)
