@@ -2,7 +2,8 @@
  * columns of a block's word and character features found without building their names
  * (features.OwnColumns), the rule branches a block's hints allow (features.RuleChecks), what
  * its shape is made from (features.shape_parts), what its neighbours show it
- * (model.neighbour_sums) and both stages' probabilities of a pass (model.two_stages).
+ * (model.neighbour_sums), how much of its topic the article's paragraphs share
+ * (features.cohesion_bins) and both stages' probabilities of a pass (model.two_stages).
  *
  * Each has a Python form giving the same results; this module is optional (the package
  * installs and runs without a C compiler, only slower). A feature is identified by its kind and
@@ -865,6 +866,217 @@ done:
     return result;
 }
 
+/* The words that can tie a block to its article (features.topic_words): runs of 4 or more
+ * characters matched by [^\W\d_] in the block's first `max_chars` characters, lowered as
+ * str.lower() lowers them, minus the common words; hashed. */
+#define TOPIC_SEED 0x5bd1e995u
+#define COMMON_SLOTS 512 /* a power of two, at least twice the common words */
+
+static inline int is_topic_char(Py_UCS4 c) {
+    if (c < 128) return (c | 0x20) >= 'a' && (c | 0x20) <= 'z';
+    return Py_UNICODE_ISALNUM(c) && !Py_UNICODE_ISDECIMAL(c);
+}
+
+/* The slot of `key` in an open-addressing table of `size` (a power of two) hashes. */
+static inline uint64_t slot_of(const uint64_t *keys, uint64_t size, uint64_t key) {
+    uint64_t at = key & (size - 1);
+    while (keys[at] && keys[at] != key) at = (at + 1) & (size - 1);
+    return at;
+}
+
+/* The most topic words `chars` characters can hold: 4 letters and a separator each. */
+static inline Py_ssize_t most_words(Py_ssize_t chars) { return chars / 5 + 1; }
+
+/* Write the topic-word hashes of the first `n` characters to `words`, repeats included;
+ * return how many. ASCII text is lowered here as it is read (str.lower() maps only A-Z). */
+INLINE Py_ssize_t scan_topic_words(int kind, const void *data, Py_ssize_t n, int lower_ascii,
+                                   const uint64_t *common, uint64_t *words) {
+    Py_ssize_t start = 0, count = 0;
+    uint64_t h = start_hash(TOPIC_SEED);
+    for (Py_ssize_t i = 0; i <= n; i++) {
+        Py_UCS4 c = i < n ? PyUnicode_READ(kind, data, i) : ' ';
+        if (lower_ascii && c >= 'A' && c <= 'Z') c |= 0x20;
+        if (i < n && is_topic_char(c)) {
+            h = add_char(h, c);
+            continue;
+        }
+        if (i - start >= 4) {
+            uint64_t key = finish_hash(h);
+            if (common[slot_of(common, COMMON_SLOTS, key)] != key) words[count++] = key;
+        }
+        start = i + 1;
+        h = start_hash(TOPIC_SEED);
+    }
+    return count;
+}
+
+static Py_ssize_t topic_hashes(PyObject *lowered, Py_ssize_t limit, int lower_ascii,
+                               const uint64_t *common, uint64_t *words) {
+    const void *data = PyUnicode_DATA(lowered);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(lowered), count = 0;
+    if (n > limit) n = limit;
+    BY_KIND(PyUnicode_KIND(lowered),
+            count = scan_topic_words(KIND, data, n, lower_ascii, common, words));
+    return count;
+}
+
+/* The hash of one common word (ASCII, lowercase), as topic_hashes would find it. */
+static uint64_t word_hash(PyObject *word) {
+    uint64_t h = start_hash(TOPIC_SEED);
+    int ukind = PyUnicode_KIND(word);
+    const void *data = PyUnicode_DATA(word);
+    for (Py_ssize_t i = 0; i < PyUnicode_GET_LENGTH(word); i++)
+        h = add_char(h, PyUnicode_READ(ukind, data, i));
+    return finish_hash(h);
+}
+
+/* Does str.lower() change a character of the first `n` beyond ASCII? Its full mapping differs
+ * from the simple one (Py_UNICODE_TOLOWER) only where the simple one changes the character
+ * too (U+0130, and U+03A3 by its context): curly quotes and dashes need no call to lower(). */
+INLINE int lowers_beyond_ascii(int kind, const void *data, Py_ssize_t n) {
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, i);
+        if (c >= 128 && Py_UNICODE_TOLOWER(c) != c) return 1;
+    }
+    return 0;
+}
+
+/* One block's topic-word hashes (see topic_hashes): its first max_chars characters, lowered. */
+static Py_ssize_t block_topic_hashes(PyObject *text, Py_ssize_t max_chars, const uint64_t *common,
+                                     uint64_t *words) {
+    /* Text that only str.lower()'s ASCII mapping would change is read in place, lowered as it
+     * is read; other text is cut, then lowered. */
+    Py_ssize_t length = PyUnicode_GET_LENGTH(text), head_chars = length < max_chars ? length : max_chars;
+    int lowers = 0;
+    if (!PyUnicode_IS_ASCII(text))
+        BY_KIND(PyUnicode_KIND(text),
+                lowers = lowers_beyond_ascii(KIND, PyUnicode_DATA(text), head_chars));
+    if (!lowers) return topic_hashes(text, max_chars, 1, common, words);
+    PyObject *head = length <= max_chars ? (Py_INCREF(text), text)
+                                         : PyUnicode_Substring(text, 0, max_chars);
+    if (head == NULL) return -1;
+    PyObject *lowered = PyObject_CallMethod(head, "lower", NULL);
+    Py_DECREF(head);
+    if (lowered == NULL) return -1;
+    /* lower() grows a character to 3 at most: the room the caller made for the words. */
+    Py_ssize_t count = topic_hashes(lowered, 3 * max_chars, 0, common, words);
+    Py_DECREF(lowered);
+    return count;
+}
+
+/* A word of the document: how many prose blocks hold it, and the last blocks that counted it
+ * (repeats within a block count once). */
+typedef struct {
+    int prose_blocks;
+    Py_ssize_t counted_in, shared_by;
+} WordCount;
+
+/* cohesion(texts, prose, common words, max_chars, bin edges, none bin) -> list of int: per
+ * block, the share of its topic words found in the other prose blocks, binned as
+ * features.cohesion_bins_in_python bins it. */
+static PyObject *cohesion(PyObject *self, PyObject *args) {
+    PyObject *texts, *prose, *common_words, *edges;
+    Py_ssize_t max_chars, none_bin;
+    if (!PyArg_ParseTuple(args, "O!O!O!nO!n", &PyList_Type, &texts, &PyList_Type, &prose,
+                          &PyTuple_Type, &common_words, &max_chars, &PyTuple_Type, &edges,
+                          &none_bin))
+        return NULL;
+    Py_ssize_t n = PyList_GET_SIZE(texts), edge_count = PyTuple_GET_SIZE(edges);
+    if (PyList_GET_SIZE(prose) != n || PyTuple_GET_SIZE(common_words) > COMMON_SLOTS / 2
+        || edge_count > 16 || max_chars < 1) {
+        PyErr_SetString(PyExc_ValueError, "texts and prose differ in length, or too many words");
+        return NULL;
+    }
+    uint64_t common[COMMON_SLOTS] = {0};
+    double edge[16];
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(common_words); i++) {
+        PyObject *word = PyTuple_GET_ITEM(common_words, i);
+        if (!PyUnicode_Check(word)) return PyErr_Format(PyExc_TypeError, "common words are str");
+        uint64_t key = word_hash(word);
+        common[slot_of(common, COMMON_SLOTS, key)] = key;
+    }
+    for (Py_ssize_t i = 0; i < edge_count; i++) {
+        edge[i] = PyFloat_AsDouble(PyTuple_GET_ITEM(edges, i));
+        if (edge[i] == -1.0 && PyErr_Occurred()) return NULL;
+    }
+    /* Each block's hashes at its own offset of one array, sized for the most words its first
+     * characters can hold once lowered. */
+    Py_ssize_t *offsets = PyMem_Malloc((size_t)(n + 1) * sizeof(Py_ssize_t));
+    char *is_prose = PyMem_Malloc((size_t)(n ? n : 1));
+    uint64_t *words = NULL, *keys = NULL;
+    WordCount *counts = NULL;
+    PyObject *result = NULL;
+    if (offsets == NULL || is_prose == NULL) { PyErr_NoMemory(); goto done; }
+    offsets[0] = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *text = PyList_GET_ITEM(texts, i);
+        if (!PyUnicode_Check(text)) { PyErr_SetString(PyExc_TypeError, "texts are str"); goto done; }
+        Py_ssize_t length = PyUnicode_GET_LENGTH(text);
+        offsets[i + 1] = offsets[i] + most_words(3 * (length < max_chars ? length : max_chars));
+    }
+    words = PyMem_Malloc((size_t)(offsets[n] ? offsets[n] : 1) * sizeof(uint64_t));
+    if (words == NULL) { PyErr_NoMemory(); goto done; }
+    Py_ssize_t total = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        int flag = PyObject_IsTrue(PyList_GET_ITEM(prose, i));
+        if (flag < 0) goto done;
+        is_prose[i] = (char)flag;
+        Py_ssize_t found = block_topic_hashes(PyList_GET_ITEM(texts, i), max_chars, common,
+                                              words + offsets[i]);
+        if (found < 0) goto done;
+        /* The next block starts where this one's words end: starting earlier than planned
+         * leaves it at least the room it was planned with. */
+        offsets[i + 1] = offsets[i] + found;
+        total += found;
+    }
+    uint64_t size = 16;
+    while (size < 2 * (uint64_t)total) size *= 2;
+    keys = PyMem_Calloc(size, sizeof(uint64_t));
+    counts = PyMem_Malloc(size * sizeof(WordCount));
+    if (keys == NULL || counts == NULL) { PyErr_NoMemory(); goto done; }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        for (Py_ssize_t k = offsets[i]; k < offsets[i + 1]; k++) {
+            uint64_t at = slot_of(keys, size, words[k]);
+            if (keys[at] == 0) {
+                keys[at] = words[k];
+                counts[at] = (WordCount){0, -1, -1};
+            }
+            if (is_prose[i] && counts[at].counted_in != i) {
+                counts[at].counted_in = i;
+                counts[at].prose_blocks++;
+            }
+        }
+    }
+    result = PyList_New(n);
+    if (result == NULL) goto done;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_ssize_t distinct = 0, shared = 0, bin = none_bin;
+        for (Py_ssize_t k = offsets[i]; k < offsets[i + 1]; k++) {
+            WordCount *count = &counts[slot_of(keys, size, words[k])];
+            if (count->shared_by == i) continue;
+            count->shared_by = i;
+            distinct++;
+            /* A paragraph's own words count once: in another paragraph only if twice. */
+            shared += count->prose_blocks > is_prose[i];
+        }
+        if (distinct) {
+            double share = (double)shared / (double)distinct;
+            bin = 0;
+            while (bin < edge_count && share >= edge[bin]) bin++;
+        }
+        PyObject *value = PyLong_FromSsize_t(bin);
+        if (value == NULL) { Py_CLEAR(result); goto done; }
+        PyList_SET_ITEM(result, i, value);
+    }
+done:
+    PyMem_Free(offsets);
+    PyMem_Free(is_prose);
+    PyMem_Free(words);
+    PyMem_Free(keys);
+    PyMem_Free(counts);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"shape_parts", shape_parts, METH_VARARGS, "Return what a block's shape is made from."},
     {"hint_table", hint_table, METH_VARARGS, "Build the lookup of up to 128 ASCII hints."},
@@ -875,6 +1087,7 @@ static PyMethodDef methods[] = {
     {"two_stages", two_stages, METH_VARARGS, "Return both stages' label probabilities."},
     {"visible_lines", visible_lines, METH_VARARGS, "Return the spans of a text's visible lines."},
     {"neighbour_sums", neighbour_sums, METH_VARARGS, "Return what each block's neighbours show it."},
+    {"cohesion", cohesion, METH_VARARGS, "Return how much of each block's topic the prose shares."},
     {NULL, NULL, 0, NULL},
 };
 

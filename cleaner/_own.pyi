@@ -1,5 +1,6 @@
 """The compiled loops of cleaner/_own.c (see segment.visible_spans, features.OwnColumns,
-features.RuleChecks, features.shape_parts, model.neighbour_sums and model.two_stages)."""
+features.RuleChecks, features.shape_parts, features.cohesion_bins, model.neighbour_sums and
+model.two_stages)."""
 
 from typing import Any
 
@@ -16,3 +17,5 @@ def two_stages(scores: Any, bias: Any, prose: Any, short: Any, offsets: tuple[in
                weights: Any, context_bias: Any) -> bytes: ...
 def neighbour_sums(rows: Any, table: Any, offsets: list[int]) -> bytes: ...
 def visible_lines(text: str, invisible: str) -> list[int]: ...
+def cohesion(texts: list[str], prose: list[bool], common: tuple[str, ...], max_chars: int,
+             edges: tuple[float, ...], none_bin: int) -> list[int]: ...

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from cleaner.blocks import Document
 
 # Bump whenever a feature changes meaning: a saved model built with another version is refused.
-FEATURE_VERSION = 7
+FEATURE_VERSION = 8
 
 WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
 # Curly quotes read as straight ones, NBSP as a space; invisible characters are dropped.
@@ -479,14 +479,15 @@ def features_of_neighbour(offset: int, key: NeighbourKey) -> list[str]:
     return feats
 
 
-PlaceKey = tuple[int, int, int, int, bool, int, int, int, int | str]
+PlaceKey = tuple[int, int, int, int, bool, int, int, int, int | str, int]
 
 
 def features_of_place(key: PlaceKey, window: int) -> list[str]:
     """Return the features of a block's place in the document: position, the edges of the
     document within reach, a promo header above it, the prose paragraphs around it."""
-    before, after, frac, size, repeated, header, prose_in, prose_out, run = key
-    feats = [f"pos:{min(before, 4)}", f"rpos:{min(after, 4)}", f"frac:{frac}", f"n:{size}", "bias"]
+    before, after, frac, size, repeated, header, prose_in, prose_out, run, cohesion = key
+    feats = [f"pos:{min(before, 4)}", f"rpos:{min(after, 4)}", f"frac:{frac}", f"n:{size}", "bias",
+             f"coh:{cohesion}"]
     if repeated:
         feats.append("repeated")
     feats += [f"{offset}:none" for offset in offsets(window) if not -before <= offset <= after]
@@ -548,6 +549,7 @@ def place_keys(texts: Sequence[str], prose: Sequence[bool], headers: Sequence[bo
     promo header. One pass over the blocks: per-block helper calls cost 10 % of cleaning."""
     n = len(texts)
     repeats = Counter(texts)
+    cohesion = cohesion_bins(texts, prose)
     # Blocks outside the run of prose paragraphs (before the first, after the last) are where
     # bylines, related headlines and footers sit: count prose blocks on either side.
     all_prose = sum(prose)
@@ -566,11 +568,58 @@ def place_keys(texts: Sequence[str], prose: Sequence[bool], headers: Sequence[bo
                      10 * i // n, size, repeats[text] > 1,
                      i - header if i - header <= PROMO_LIST_REACH else 0,
                      before if before < 3 else 3, after if after < 3 else 3,
-                     bisect_right(RUN_BINS_BLOCKS, run) if run else "prose"))
+                     bisect_right(RUN_BINS_BLOCKS, run) if run else "prose", cohesion[i]))
         before += prose[i]
         if headers[i]:
             header = i
     return keys
+
+
+# Words too common to tie a line to its article.
+COMMON_WORDS = frozenset(
+    "that this with have from they will said were been their what when which there would "
+    "about after more than also into some them then only other over just like could your "
+    "says year years first last most very even because where while being those these "
+    "here make made many much such back does well still through".split())
+COMMON_WORDS_IN_ORDER = tuple(sorted(COMMON_WORDS))
+COHESION_BINS = (0.2, 0.4, 0.6, 0.8)
+NO_TOPIC_BIN = 9
+TOPIC_WORD = re.compile(r"[^\W\d_]{4,}")
+# Topic words are read among a block's first characters only, which bounds the work on a huge
+# line. Grouped CV on hand-labeled sites, 2026-12-06, noise removed at 99.5 % content kept:
+# 0.647 without cohesion, 0.655 reading 240 characters, 0.667 reading 2,000.
+TOPIC_CHARS = 2000
+
+
+@lru_cache(maxsize=SUMMARY_CACHE_BLOCKS)
+def topic_words(text: str) -> frozenset[str]:
+    """Return the words of a block that can tie it to its article's topic: names, nouns."""
+    return frozenset(TOPIC_WORD.findall(text[:TOPIC_CHARS].lower())) - COMMON_WORDS
+
+
+def cohesion_bins(texts: Sequence[str], prose: Sequence[bool]) -> list[int]:
+    """Return per block how many of its topic words occur in the article's other prose
+    paragraphs, binned (COHESION_BINS; NO_TOPIC_BIN when it has none to compare): a teaser for
+    another story, a menu or a widget shares few words with the article; its own lines many.
+    """
+    if compiled_own is None:
+        return cohesion_bins_in_python(texts, prose)
+    return compiled_own.cohesion(list(texts), list(prose), COMMON_WORDS_IN_ORDER, TOPIC_CHARS,
+                                 COHESION_BINS, NO_TOPIC_BIN)
+
+
+def cohesion_bins_in_python(texts: Sequence[str], prose: Sequence[bool]) -> list[int]:
+    """Return `cohesion_bins` without the compiled module."""
+    words = [topic_words(text) for text in texts]
+    in_prose: Counter[str] = Counter()
+    for block_words, is_para in zip(words, prose, strict=True):
+        if is_para:
+            in_prose.update(block_words)
+    # A paragraph's own words count once in in_prose: in another paragraph only if twice.
+    elsewhere = (frozenset(in_prose), frozenset(w for w, count in in_prose.items() if count > 1))
+    return [bisect_right(COHESION_BINS, len(block_words & elsewhere[is_para]) / len(block_words))
+            if block_words else NO_TOPIC_BIN
+            for block_words, is_para in zip(words, prose, strict=True)]
 
 
 def non_prose_runs(prose: Sequence[bool]) -> list[int]:
