@@ -134,9 +134,10 @@ def load_once(path: Path) -> LinearBlockModel:
     return load_model(path)
 
 
-def load_document(source: Source) -> Document:
-    """Return the blocks of one input file: scraped text, or an HTML page through extraction."""
-    data = read_bytes(source.path)
+def load_document(source: Source, data: bytes | None = None) -> Document:
+    """Return the blocks of one input file (or of `data`, its bytes if already read): scraped
+    text, or an HTML page through extraction."""
+    data = read_bytes(source.path) if data is None else data
     if source.is_html or (source.path == STDIN and looks_like_html(data)):
         from cleaner.segment import segment_html
 
@@ -189,7 +190,7 @@ def clean_file(task: FileTask, settings: Settings) -> Outcome:
     """Clean one file; write it when it has a destination, else hand the output back."""
     name = task.source.path
     try:
-        doc = load_document(task.source)
+        doc = load_document(task.source, task.data)
         cleaned = clean_document(doc, model_at(settings.model_path))
     except CleanerError as error:
         return Outcome(name, error=str(error))
@@ -357,6 +358,8 @@ class Run:
 
     def clean_files(self, tasks: list[FileTask], jsonl_file: Path | None) -> Totals:
         """Clean files: written by the workers, or in order to stdout or one JSON Lines file."""
+        if self.jobs > 1 or self.client is not None:
+            tasks = self.with_stdin_read(tasks)
         try:
             with ExitStack() as stack:
                 audit = self.open(stack, self.audit_path)
@@ -367,6 +370,21 @@ class Run:
         except OSError as error:  # a full disk or a read-only directory: nothing half-written
             self.output_failed(error, [jsonl_file, self.audit_path])
         return self.totals
+
+    def with_stdin_read(self, tasks: list[FileTask]) -> list[FileTask]:
+        """Return the tasks, the one that reads stdin with its bytes read here: other processes
+        (--jobs workers, a cluster's) cannot read this one's stdin, and would clean nothing."""
+        ready = []
+        for task in tasks:
+            if task.source.path == STDIN:
+                try:
+                    task = dataclasses.replace(task, data=read_bytes(STDIN))
+                except CleanerError as error:
+                    self.totals.failed += 1
+                    self.report(printable(f"cleaner: {error}"))
+                    continue
+            ready.append(task)
+        return ready
 
     def clean_shards(self, shards: list[Shard]) -> Totals:
         """Clean JSON Lines inputs record by record, each shard's output in input order."""

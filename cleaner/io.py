@@ -275,6 +275,7 @@ class FileTask:
 
     source: Source
     destination: Path | None
+    data: bytes | None = None  # stdin, read by the parent: a worker process cannot read it
 
 
 @dataclass(frozen=True, slots=True)

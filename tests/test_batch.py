@@ -165,6 +165,18 @@ def test_workers_exit_when_their_run_is_killed(tmp_path: Path) -> None:
     assert not any(alive(pid) for pid in workers)
 
 
+def test_stdin_among_inputs_is_cleaned_with_jobs_too(tmp_path: Path) -> None:
+    # Workers are other processes: they cannot read this one's stdin, and cleaned it as empty.
+    other = tmp_path / "other.txt"
+    other.write_text(OTHER, encoding="utf-8")
+    outputs = [subprocess.run([sys.executable, "-m", "cleaner", "clean", "-", str(other), "-q",
+                               "--format", "jsonl", "-j", jobs], input=ARTICLE,
+                              capture_output=True, text=True, check=True).stdout
+               for jobs in ("1", "2")]
+    assert outputs[0] == outputs[1]
+    assert json.loads(outputs[1].splitlines()[0])["text"].startswith("Storm closes coastal road\n")
+
+
 def make_tree(root: Path, count: int) -> None:
     for i in range(count):
         folder = root / f"day{i % 3}"
