@@ -273,11 +273,14 @@ def outcomes(work: Callable[[Task, Settings], Outcome], tasks: Iterable[Task],
 
         yield from cluster_outcomes(client, work, tasks, settings)
         return
-    if jobs == 1:
-        for task in tasks:
-            yield work(task, settings)
-        return
-    yield from forked_outcomes(work, tasks, settings, jobs, chunk_size)
+    if jobs > 1:
+        from cleaner.workers import can_fork
+
+        if can_fork():  # not on Windows, which runs them in this process: the same output
+            yield from forked_outcomes(work, tasks, settings, jobs, chunk_size)
+            return
+    for task in tasks:
+        yield work(task, settings)
 
 
 def forked_outcomes(work: Callable[[Task, Settings], Outcome], tasks: Iterable[Task],

@@ -67,6 +67,13 @@ def ordered_results(function: Callable[[Chunk], Result], chunks: Iterable[Chunk]
         stop_workers(workers)
 
 
+def can_fork() -> bool:
+    """Return True where worker processes can be forked (not on Windows)."""
+    import multiprocessing
+
+    return "fork" in multiprocessing.get_all_start_methods()
+
+
 def start_workers(function: Callable[[Any], Any], jobs: int) -> list[Worker]:
     """Return `jobs` workers forked from this process, each serving `function`."""
     import multiprocessing
