@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import signal
 import subprocess
@@ -438,3 +439,15 @@ def test_an_id_that_cannot_name_a_file_is_reported(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert result.stderr.splitlines()[0] == (
         f"cleaner: {source}:1: id 'a\\udc00b' cannot be a file name")
+
+
+def test_jobs_where_processes_cannot_fork_clean_in_this_process(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import cleaner.workers
+
+    monkeypatch.setattr(cleaner.workers, "can_fork", lambda: False)
+    make_tree(tmp_path / "raw", 4)
+    result = run("clean", str(tmp_path / "raw"), "--format", "jsonl", "-q", "-j", "2")
+    assert result.exit_code == 0, result.stderr
+    assert len(result.stdout.splitlines()) == 4
+    assert not [p for p in multiprocessing.active_children() if p.name == "cleaner-worker"]
