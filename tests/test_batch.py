@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import multiprocessing
 import os
 import signal
 import subprocess
@@ -445,9 +444,12 @@ def test_jobs_where_processes_cannot_fork_clean_in_this_process(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import cleaner.workers
 
+    def no_fork(*_: object) -> None:
+        raise AssertionError("a worker was forked")
+
     monkeypatch.setattr(cleaner.workers, "can_fork", lambda: False)
+    monkeypatch.setattr(cleaner.workers, "start_workers", no_fork)
     make_tree(tmp_path / "raw", 4)
     result = run("clean", str(tmp_path / "raw"), "--format", "jsonl", "-q", "-j", "2")
     assert result.exit_code == 0, result.stderr
     assert len(result.stdout.splitlines()) == 4
-    assert not [p for p in multiprocessing.active_children() if p.name == "cleaner-worker"]
