@@ -1,7 +1,8 @@
 """Batches: clean many files or JSON Lines records, on one process or several, in input order.
 
-Workers receive task descriptions (paths, raw JSON lines) and load the model once per process;
-the parent only writes what must stay in order (stdout, JSON Lines outputs, the audit).
+Workers receive task descriptions (paths, raw JSON lines, stdin's bytes) and clean with the
+model the parent loaded before forking them (see cleaner.workers); the parent only writes what
+must stay in order (stdout, JSON Lines outputs, the audit).
 """
 
 from __future__ import annotations
