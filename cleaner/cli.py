@@ -61,21 +61,6 @@ def load_or_exit(path: Path) -> LinearBlockModel:
         raise typer.Exit(1) from None
 
 
-def check_or_exit(path: Path) -> None:
-    """Check the model against its manifest without loading it, or exit 1 with the reason.
-
-    For a run on worker processes, which load the model themselves: this one then never holds
-    it (0.2 s of CPU and 60 MB that would compete with the workers).
-    """
-    from cleaner.model import check_manifest
-
-    try:
-        check_manifest(path)
-    except CleanerError as error:
-        fail(error)
-        raise typer.Exit(1) from None
-
-
 @app.command()
 def clean(
     inputs: Annotated[list[str] | None, typer.Argument(help="Files, directories or - (stdin).")] = None,
@@ -127,11 +112,9 @@ def clean(
     except ValueError as error:
         raise typer.BadParameter(str(error), param_hint="-o") from None
     workers = jobs or os.cpu_count() or 1
-    # A refused model is one error line, not one per document.
-    if workers > 1 and scheduler is None:
-        check_or_exit(model_path)
-    else:  # this process cleans, or ships the model to a cluster
-        load_or_exit(model_path)
+    # A refused model is one error line, not one per document. Loaded here in every case: this
+    # process cleans, forks --jobs workers that inherit it, or ships it to a cluster.
+    load_or_exit(model_path)
     plan, skipped = skip_fresh(plan, model_path, force)
     settings = Settings(model_path, output_format, removed is not None, text_field, html_field, id_field)
     show_bar = not quiet and sys.stderr.isatty()

@@ -154,9 +154,7 @@ def alive(pid: int) -> bool:
 def test_workers_exit_when_their_run_is_killed(tmp_path: Path) -> None:
     # A SIGKILL gives the parent no chance to stop its workers; they notice it is gone.
     process, _ = start_jobs_run(tmp_path, 3000)
-    while len(workers := worker_processes(process.pid)) < 2 and process.poll() is None:
-        time.sleep(0.05)
-    assert len(workers) == 2
+    workers = both_workers(process)
     process.kill()
     process.wait()
     deadline = time.monotonic() + 5
@@ -267,6 +265,14 @@ def worker_processes(parent: int) -> list[int]:
     return found
 
 
+def both_workers(process: subprocess.Popen[bytes]) -> list[int]:
+    """Return the pids of a `-j 2` run's two workers, once both are running."""
+    while len(workers := worker_processes(process.pid)) < 2 and process.poll() is None:
+        time.sleep(0.05)
+    assert len(workers) == 2
+    return workers
+
+
 def start_jobs_run(tmp_path: Path, records: int) -> tuple[subprocess.Popen[bytes], Path]:
     """Start `cleaner clean --jsonl -j 2` on `records` articles in its own process group."""
     source = tmp_path / "dump.jsonl"
@@ -283,9 +289,7 @@ def test_ctrl_c_to_a_jobs_run_is_left_to_the_main_process(tmp_path: Path) -> Non
     # A terminal's Ctrl-C reaches the whole process group; a worker it caught while importing
     # printed a traceback (found by make kill-test). Workers block SIGINT; the parent stops them.
     process, destination = start_jobs_run(tmp_path, 3000)
-    while len(workers := worker_processes(process.pid)) < 2 and process.poll() is None:
-        time.sleep(0.05)
-    assert len(workers) == 2
+    workers = both_workers(process)
     assert all(blocked_signals(pid) & 1 << (signal.SIGINT - 1) for pid in workers)
     os.killpg(process.pid, signal.SIGINT)
     _, err = process.communicate(timeout=60)
