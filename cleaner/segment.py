@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import bisect
 import functools
+import itertools
 import re
 from collections import Counter
 from typing import Any
@@ -63,7 +65,7 @@ def segment_html(data: bytes, doc_id: str = "-") -> Document:
     drop_what_trafilatura_deletes(tree)
     drop_blocks_named_as_noise(tree)
     drop_link_lists(tree)
-    text = extract_article(tree)
+    text = with_rest_of_split_body(tree, extract_article(tree))
     title, text = headline_first(title, h1s, text)
     return segment_text(text, doc_id=doc_id, meta={"title": title})
 
@@ -295,6 +297,92 @@ def extraction_options(fast: bool = True) -> Any:
 
     return Extractor(fast=fast, recall=True, comments=False, tables=True, images=False,
                      links=False, dedup=False)
+
+
+# Some sites cut an article's body into several containers of one kind (WIRED's "grid--item
+# body" chunks, Politico's, the New Yorker's), and trafilatura takes the first only: on the
+# bench pages, 2 scrapinghub pages kept 35 % and 45 % of their article, 4 fundus pages 13 to
+# 47 %. So after extraction, a <p> left in another container of a kind (the tag and class of
+# its parent and grandparent) that gave the text at least two paragraphs goes back in, after
+# the extracted paragraph before it, for the classifier to judge. A kind named as furniture
+# (NOISE_NAME, teasers, comments, captions) is not followed, nor a paragraph inside a link (a
+# teaser card): one teaser or comment that trafilatura took must not bring its siblings. On
+# the bench pages (2026-12-06): scrapinghub F1 0.9729 -> 0.9759 (recall 0.9789 -> 0.9852),
+# fundus 0.9532 -> 0.9565 (recall 0.9619 -> 0.9687, precision 0.9446 -> 0.9445). 7 of 439
+# pages changed: recall rose on all 7, precision fell on 5 by 0.002 to 0.017.
+SPLIT_BODY_MIN_CHARS = 40
+SPLIT_BODY_MIN_EXTRACTED = 2
+FURNITURE_KIND = re.compile(rf"{NOISE_NAME.pattern}|teaser|comment|caption|credit|paywall")
+SAME_WORDS = 6  # a paragraph is in the text when its first or last words are (see said_in)
+WORD = re.compile(r"\w+")
+
+Kind = tuple[str, str, str, str]
+
+
+def with_rest_of_split_body(tree: Any, text: str) -> str:
+    """Return `text` with the paragraphs trafilatura left in other chunks of a split body."""
+    paragraphs = split_candidates(tree)
+    if not paragraphs:
+        return text
+    lines = text.split("\n")
+    line_words = [word_string(line) for line in lines]
+    line_starts = list(itertools.accumulate((len(words) + 1 for words in line_words[:-1]),
+                                            initial=0))  # where each line begins in words_of_text
+    words_of_text = f" {' '.join(line_words)} "
+    found = [(p, kind, words, end_in(words, words_of_text)) for p, kind, words in paragraphs]
+    extracted = Counter(kind for _, kind, _, end in found if end)
+    followed = {kind for kind, count in extracted.items() if count >= SPLIT_BODY_MIN_EXTRACTED
+                and not FURNITURE_KIND.search(" ".join(kind).lower())}
+    giving = {p.getparent() for p, _, _, end in found if end}
+    after: dict[int, list[str]] = {}  # line index -> paragraphs to put back after it
+    line = -1
+    for p, kind, _, end in found:
+        if end:
+            line = bisect.bisect_right(line_starts, end - 1) - 1
+        elif (kind in followed and p.getparent() not in giving
+              and next(p.iterancestors("a"), None) is None):
+            after.setdefault(line, []).append(" ".join(p.text_content().split()))
+    if not after:
+        return text
+    return "\n".join([*after.get(-1, []), *(piece for i, kept in enumerate(lines)
+                                             for piece in (kept, *after.get(i, [])))])
+
+
+def split_candidates(tree: Any) -> list[tuple[Any, Kind, str]]:
+    """Return (p, kind, words) for every long <p> whose kind of container occurs twice or more."""
+    parents_of_kind: dict[Kind, set[Any]] = {}
+    kinds = []
+    for p in tree.iter("p"):
+        parent = p.getparent()
+        grandparent = parent.getparent() if parent is not None else None
+        if grandparent is None or not parent.get("class"):
+            continue
+        kind = (parent.tag, parent.get("class"), grandparent.tag, grandparent.get("class") or "")
+        parents_of_kind.setdefault(kind, set()).add(parent)
+        kinds.append((p, kind))
+    split = {kind for kind, parents in parents_of_kind.items() if len(parents) > 1}
+    return [(p, kind, f" {words} ") for p, kind in kinds if kind in split
+            and len(words := word_string(p.text_content())) >= SPLIT_BODY_MIN_CHARS]
+
+
+def word_string(text: str) -> str:
+    """Return the words of `text`, lower-cased, one space between them."""
+    return " ".join(WORD.findall(text.lower()))
+
+
+def end_in(words: str, text_words: str) -> int:
+    """Return where a paragraph (its word string, space-padded) ends in `text_words`, or 0 if
+    it is not there. It is there whole, or by its last or first SAME_WORDS words: trafilatura
+    may drop a word with its inline element."""
+    split = words.split()
+    pieces = [words]
+    if len(split) > SAME_WORDS:
+        pieces += [f" {' '.join(split[-SAME_WORDS:])} ", f" {' '.join(split[:SAME_WORDS])} "]
+    for piece in pieces:
+        at = text_words.find(piece)
+        if at >= 0:
+            return at + len(piece) - 1
+    return 0
 
 
 # How far into the extracted text the page's headline may repeat, and how much of a headline

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import json
 from pathlib import Path
 from typing import Any
 
@@ -301,3 +302,67 @@ def test_a_cascade_no_longer_than_the_fast_pass_leaves_the_fast_text(
     texts, calls = segment_with_fake_extract(monkeypatch, "A summary of it.", "A summary.")
     assert texts == ["A summary of it."]
     assert calls == [True, False]
+
+
+def chunk(kind: str, texts: list[str], wrap: str = "{}") -> str:
+    """Return a container of class `kind`, inside a div of class 'grid', holding paragraphs."""
+    paragraphs = "".join(wrap.format(f"<p>{text}</p>") for text in texts)
+    return f"<div class='grid'><div class='{kind}'>{paragraphs}</div></div>"
+
+
+STORY = ["The council voted 7 to 2 on Tuesday to fund the bridge, ending a decade of debate.",
+         "Work on the foundations starts in March, weather permitting, the engineers said.",
+         "Residents of the east bank have waited for a crossing since the ferry stopped in 2015.",
+         "The opposition called the cost, 40 million pounds, a burden on the next generation.",
+         "A public inquiry last year found no better site along the whole of the river."]
+
+
+def segment_extracting(monkeypatch: pytest.MonkeyPatch, body: str, extracted: list[str]) -> list[str]:
+    """Return the blocks of a page whose extraction gives `extracted`, as trafilatura gives
+    the first chunk of a split body only."""
+    monkeypatch.setattr("trafilatura.extract", lambda tree, options: "\n".join(extracted))
+    page = f"<html><body><article>{body}</article></body></html>"
+    return [block.text for block in segment_html(page.encode()).blocks]
+
+
+def test_paragraphs_left_in_other_chunks_of_a_split_body_go_back_in_their_place(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    closing = "The council meets again in June to decide on the tolls for the new bridge."
+    body = (chunk("body-chunk", STORY[:2]) + "<div class='ad'>Advertisement</div>"
+            + chunk("body-chunk", STORY[2:4]) + f"<div><p>{closing}</p></div>")
+    texts = segment_extracting(monkeypatch, body, [*STORY[:2], closing])
+    assert texts == [*STORY[:4], closing]
+
+
+def test_a_paragraph_cut_at_a_line_break_counts_as_extracted(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    first, second = STORY[1].split(", ", 1)
+    body = chunk("body-chunk", [STORY[0], f"{first},<br>{second}"]) + chunk("body-chunk", STORY[2:3])
+    texts = segment_extracting(monkeypatch, body, [STORY[0], first + ",", second])
+    assert texts == [STORY[0], first + ",", second, STORY[2]]
+
+
+def test_a_kind_that_gave_one_paragraph_is_not_followed(monkeypatch: pytest.MonkeyPatch) -> None:
+    body = chunk("body-chunk", STORY[:1]) + chunk("body-chunk", STORY[1:3])
+    assert segment_extracting(monkeypatch, body, STORY[:1]) == STORY[:1]
+
+
+def test_comments_teasers_and_linked_cards_do_not_bring_their_siblings(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    for kind, wrap in (("comment-content", "{}"), ("teasertext", "{}"),
+                       ("card-body", "<a href='/next'>{}</a>")):
+        body = chunk(kind, STORY[:2], wrap) + chunk(kind, STORY[2:4], wrap)
+        assert segment_extracting(monkeypatch, body, STORY[:2]) == STORY[:2], kind
+
+
+def test_a_real_article_cut_into_chunks_comes_out_whole(shared_corpus: Path) -> None:
+    # a WIRED page of the scrapinghub benchmark: trafilatura alone returns its first chunk,
+    # 5 of its 15 paragraphs
+    folder = shared_corpus / "html" / "scrapinghub-aeb"
+    page_id = "d48aeb9cf2f2ff15769a57513249b4a6a669159f3e50b335e741d4206a824e88"
+    truth = json.loads((folder / "ground-truth.json").read_text(encoding="utf-8"))[page_id]
+    doc = segment_html(read_page(folder / "html" / f"{page_id}.html.gz"))
+    texts = {" ".join(block.text.split()) for block in doc.blocks}
+    paragraphs = [" ".join(line.split()) for line in truth["articleBody"].splitlines() if line.strip()]
+    assert len(paragraphs) > 10
+    assert [paragraph in texts for paragraph in paragraphs[-5:]] == [True] * 5
