@@ -306,18 +306,22 @@ def with_rest_of_split_body(tree: Any, text: str) -> str:
     followed = {kind for kind, count in extracted.items() if count >= SPLIT_BODY_MIN_EXTRACTED
                 and not FURNITURE_KIND.search(" ".join(kind).lower())}
     giving = {p.getparent() for p, _, at in found if at is not None}
-    after: dict[int, list[str]] = {}  # line index -> paragraphs to put back after it
-    line = -1
+    # Each goes after the line where the extracted paragraph before it ends; those before the
+    # first extracted paragraph go just above its line, below a headline trafilatura put first.
+    around: dict[tuple[int, int], list[str]] = {}  # (line, -1 above or 1 below) -> paragraphs
+    place = None
     for p, kind, at in found:
         if at is not None:
-            line = line_of_word[at]
+            place = (line_of_word[at], 1)
+            if (-1, -1) in around:
+                around[(line_of_word[at], -1)] = around.pop((-1, -1))
         elif (kind in followed and p.getparent() not in giving
               and next(p.iterancestors("a"), None) is None):
-            after.setdefault(line, []).append(" ".join(p.text_content().split()))
-    if not after:
+            around.setdefault(place or (-1, -1), []).append(" ".join(p.text_content().split()))
+    if not around:
         return text
-    return "\n".join([*after.get(-1, []), *(piece for i, kept in enumerate(lines)
-                                             for piece in (kept, *after.get(i, [])))])
+    return "\n".join(piece for i, line in enumerate(lines)
+                     for piece in (*around.get((i, -1), []), line, *around.get((i, 1), [])))
 
 
 def split_candidates(tree: Any) -> list[tuple[Any, Kind, Words]]:

@@ -302,3 +302,10 @@ def test_a_real_article_cut_into_chunks_comes_out_whole(shared_corpus: Path) -> 
     paragraphs = [" ".join(line.split()) for line in truth["articleBody"].splitlines() if line.strip()]
     assert len(paragraphs) > 10
     assert [paragraph in texts for paragraph in paragraphs[-5:]] == [True] * 5
+
+
+def test_paragraphs_before_the_first_extracted_one_go_below_the_headline(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    body = f"<h1>{HEADLINE}</h1>" + chunk("body-chunk", STORY[:1]) + chunk("body-chunk", STORY[1:3])
+    texts = segment_extracting(monkeypatch, body, [HEADLINE, *STORY[1:3]])
+    assert texts == [HEADLINE, *STORY[:3]]
