@@ -238,14 +238,17 @@ def evaluate(
     from cleaner.evaluate import (
         check_floors,
         evaluation_sets,
+        fixture_digests,
         format_report,
         score_sets,
         update_floors,
     )
 
     model = load_or_exit(model_path)
+    roots = fixture_paths or [Path("fixtures/eval")]
     try:
-        sets = evaluation_sets(fixture_paths or [Path("fixtures/eval")], corpus, corpus_labels)
+        sets = evaluation_sets(roots, corpus, corpus_labels)
+        digests = fixture_digests(roots)
     except CleanerError as error:
         fail(error)
         raise typer.Exit(1) from None
@@ -255,13 +258,13 @@ def evaluate(
     else:
         typer.echo("\n\n".join(format_report(r) for r in reports))
     if update:
-        lowered = update_floors(reports, floors, allow_regression)
+        lowered = update_floors(reports, floors, allow_regression, digests)
         if lowered:
             typer.echo(f"cleaner: {floors}: would lower {', '.join(lowered)}; "
                        "pass --allow-regression to accept", err=True)
             raise typer.Exit(1)
     if check:
-        verdicts = check_floors(reports, floors)
+        verdicts = check_floors(reports, floors, digests)
         typer.echo("\n".join(line for line, _ in verdicts), err=True)
         raise typer.Exit(0 if all(ok for _, ok in verdicts) else 1)
 

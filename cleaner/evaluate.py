@@ -147,12 +147,26 @@ def evaluation_sets(fixture_roots: list[Path], corpus: Path,
     and the hand-labeled corpus articles of sites never trained on (`corpus_labels`)."""
     from cleaner.fixtures import read_corpus_labels, read_fixtures, read_gold_blocks
 
-    sets = {"fixtures-eval": read_fixtures(fixture_roots)}
+    sets = {fixture_set_name(fixture_roots): read_fixtures(fixture_roots)}
     if corpus.is_dir():
         sets["fundus"] = read_gold_blocks("fundus-testdata", corpus)
         if corpus_labels is not None and any(corpus_labels.glob("*.jsonl")):
             sets["corpus-eval"] = read_corpus_labels(corpus_labels, corpus)
     return sets
+
+
+def fixture_set_name(roots: list[Path]) -> str:
+    """Return the name of a set of fixtures: its folder and that folder's parent, joined by a
+    dash ("fixtures-eval" for fixtures/eval), so that a report says which fixtures it scored."""
+    return "+".join(f"{root.resolve().parent.name}-{root.resolve().name}" if root.is_dir()
+                    else root.stem for root in roots)
+
+
+def fixture_digests(roots: list[Path]) -> dict[str, str]:
+    """Return the fixture set's name and a SHA-256 of its files, pinned beside its floors."""
+    from cleaner.fixtures import fingerprint, fixture_paths
+
+    return {fixture_set_name(roots): fingerprint(fixture_paths(roots))}
 
 
 def score_sets(sets: dict[str, list[Labeled]], model: LinearBlockModel,
@@ -210,14 +224,24 @@ def current_floors(reports: list[Report]) -> dict[str, dict[str, float]]:
     return floors
 
 
-def check_floors(reports: list[Report], path: Path) -> list[tuple[str, bool]]:
-    """Return one line and verdict per floor in `path`: is the score at or above it?"""
+def check_floors(reports: list[Report], path: Path,
+                 digests: dict[str, str]) -> list[tuple[str, bool]]:
+    """Return one line and verdict per floor in `path` (is the score at or above it?), and per
+    pinned fixture set (are its files the ones the floors were pinned on?)."""
     import json
 
-    pinned = json.loads(path.read_text())["floors"]
+    pinned_file = json.loads(path.read_text())
     measured = current_floors(reports)
     verdicts = []
-    for set_name, floors in pinned.items():
+    for set_name, pinned_digest in pinned_file.get("digests", {}).items():
+        same = digests.get(set_name) == pinned_digest
+        verdicts.append((f"{set_name} fixtures: " + ("unchanged" if same else
+                         "CHANGED since the floors were pinned; check the scores, then run "
+                         "'cleaner evaluate --update'"), same))
+    for set_name, floors in pinned_file["floors"].items():
+        if set_name not in measured:
+            verdicts.append((f"{set_name}: NOT EVALUATED (its floors are in {path})", False))
+            continue
         for key, floor in floors.items():
             value = measured.get(set_name, {}).get(key, 0.0)
             ok = value >= floor - FLOOR_EPSILON
@@ -226,8 +250,10 @@ def check_floors(reports: list[Report], path: Path) -> list[tuple[str, bool]]:
     return verdicts
 
 
-def update_floors(reports: list[Report], path: Path, allow_regression: bool) -> list[str]:
-    """Raise the floors in `path` to today's scores; return the floors that would go down."""
+def update_floors(reports: list[Report], path: Path, allow_regression: bool,
+                  digests: dict[str, str]) -> list[str]:
+    """Raise the floors in `path` to today's scores, and pin the gated fixture sets' digests;
+    return the floors that would go down."""
     import json
 
     old = json.loads(path.read_text())["floors"] if path.exists() else {}
@@ -236,6 +262,7 @@ def update_floors(reports: list[Report], path: Path, allow_regression: bool) -> 
                if v < old.get(s, {}).get(k, 0.0)]
     if lowered and not allow_regression:
         return lowered
-    path.write_text(json.dumps({"epsilon": FLOOR_EPSILON, "floors": new}, indent=2,
-                               sort_keys=True) + "\n")
+    pinned = {name: digest for name, digest in digests.items() if name in GATED_SETS}
+    path.write_text(json.dumps({"epsilon": FLOOR_EPSILON, "floors": new, "digests": pinned},
+                               indent=2, sort_keys=True) + "\n")
     return []

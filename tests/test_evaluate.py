@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
+from click.testing import Result
 from typer.testing import CliRunner
 
 from cleaner.blocks import Label
@@ -51,3 +53,36 @@ def test_held_out_scores_are_above_the_pinned_floors(shared_corpus: Path) -> Non
     assert reports["corpus-eval"]["content_kept"] >= 0.99
     assert reports["fundus"]["noise_removed"] > reports["fundus [keep-all baseline]"][
         "noise_removed"]
+
+
+def evaluate_copy(args: list[str]) -> Result:
+    """Run `cleaner evaluate` with the shared corpus out of the way."""
+    return CliRunner().invoke(app, ["evaluate", *args, "--corpus", "no-corpus-here",
+                                    "--no-baselines"])
+
+
+def test_a_changed_eval_fixture_fails_the_check_until_the_floors_are_pinned_again(
+        tmp_path: Path) -> None:
+    fixtures = tmp_path / "fixtures" / "eval"
+    shutil.copytree(ROOT / "fixtures" / "eval", fixtures)
+    floors = tmp_path / "floors.json"
+    assert evaluate_copy([str(fixtures), "--update", "--floors", str(floors)]).exit_code == 0
+    assert evaluate_copy([str(fixtures), "--check", "--floors", str(floors)]).exit_code == 0
+    first = sorted(fixtures.rglob("*.tsv"))[0]
+    first.write_text(first.read_text(encoding="utf-8") + "body\tA line added after pinning.\n",
+                     encoding="utf-8")
+    result = evaluate_copy([str(fixtures), "--check", "--floors", str(floors)])
+    assert result.exit_code == 1
+    assert ("fixtures-eval fixtures: CHANGED since the floors were pinned; check the scores, "
+            "then run 'cleaner evaluate --update'") in result.stderr.splitlines()
+
+
+def test_a_report_is_named_after_the_fixtures_it_scored_and_other_floors_are_not_met(
+        tmp_path: Path) -> None:
+    held_back = ROOT / "fixtures" / "held-back"
+    result = evaluate_copy([str(held_back), "--json"])
+    assert [report["name"] for report in json.loads(result.stdout)] == ["fixtures-held-back"]
+    result = evaluate_copy([str(held_back), "--check", "--floors",
+                            str(ROOT / "fixtures" / "eval" / "floors.json")])
+    assert result.exit_code == 1
+    assert "fixtures-eval: NOT EVALUATED" in result.stderr
