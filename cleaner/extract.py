@@ -299,33 +299,46 @@ def with_rest_of_split_body(tree: Any, text: str) -> str:
         return text
     lines = text.split("\n")
     words_of_lines = [words_of(line) for line in lines]
+    line_of = {words: i for i, words in reversed(list(enumerate(words_of_lines)))}
+    found = [(p, kind, words, line_of.get(words)) for p, kind, words in paragraphs]
+    given = {kind for _, kind, _, line in found if line is not None}
+    if all(line is not None for _, kind, _, line in found if kind in given):
+        return text  # most pages: no kind of container left a paragraph out of the text
+    # Paragraphs not a line of their own may still be in the text, cut at a <br> or short of a
+    # word: looked up by their first and last words.
     line_of_word = [i for i, words in enumerate(words_of_lines) for _ in words]
     windows = WordWindows(tuple(itertools.chain.from_iterable(words_of_lines)))
-    found = [(p, kind, windows.last_word_of(words)) for p, kind, words in paragraphs]
-    extracted = Counter(kind for _, kind, at in found if at is not None)
-    followed = {kind for kind, count in extracted.items() if count >= SPLIT_BODY_MIN_EXTRACTED
-                and not FURNITURE_KIND.search(" ".join(kind).lower())}
-    giving = {p.getparent() for p, _, at in found if at is not None}
-    # Each goes after the line where the extracted paragraph before it ends; those before the
-    # first extracted paragraph go just above its line, below a headline trafilatura put first.
+    for n, (p, kind, words, line) in enumerate(found):
+        if line is None and kind in given and (at := windows.last_word_of(words)) is not None:
+            found[n] = (p, kind, words, line_of_word[at])
+    extracted = Counter(kind for _, kind, _, line in found if line is not None)
+    followed = {kind for kind, count in extracted.items() if count >= SPLIT_BODY_MIN_EXTRACTED}
+    return with_paragraphs_put_back(lines, found, followed)
+
+
+def with_paragraphs_put_back(lines: list[str], found: list[tuple[Any, Kind, Words, int | None]],
+                             followed: set[Kind]) -> str:
+    """Return the lines with each missing paragraph of a followed kind after the line where
+    the found paragraph before it ends; those before the first found paragraph go just above
+    its line, below a headline trafilatura put first."""
+    giving = {p.getparent() for p, _, _, line in found if line is not None}
     around: dict[tuple[int, int], list[str]] = {}  # (line, -1 above or 1 below) -> paragraphs
     place = None
-    for p, kind, at in found:
-        if at is not None:
-            place = (line_of_word[at], 1)
+    for p, kind, _, line in found:
+        if line is not None:
+            place = (line, 1)
             if (-1, -1) in around:
-                around[(line_of_word[at], -1)] = around.pop((-1, -1))
+                around[(line, -1)] = around.pop((-1, -1))
         elif (kind in followed and p.getparent() not in giving
               and next(p.iterancestors("a"), None) is None):
             around.setdefault(place or (-1, -1), []).append(" ".join(p.text_content().split()))
-    if not around:
-        return text
     return "\n".join(piece for i, line in enumerate(lines)
                      for piece in (*around.get((i, -1), []), line, *around.get((i, 1), [])))
 
 
 def split_candidates(tree: Any) -> list[tuple[Any, Kind, Words]]:
-    """Return (p, kind, words) for every long <p> whose kind of container occurs twice or more."""
+    """Return (p, kind, words) for every long <p> whose kind of container occurs twice or more
+    and is not named as furniture."""
     parents_of_kind: dict[Kind, set[Any]] = {}
     kinds = []
     for p in tree.iter("p"):
@@ -336,7 +349,8 @@ def split_candidates(tree: Any) -> list[tuple[Any, Kind, Words]]:
         kind = (parent.tag, parent.get("class"), grandparent.tag, grandparent.get("class") or "")
         parents_of_kind.setdefault(kind, set()).add(parent)
         kinds.append((p, kind))
-    split = {kind for kind, parents in parents_of_kind.items() if len(parents) > 1}
+    split = {kind for kind, parents in parents_of_kind.items() if len(parents) > 1
+             and not FURNITURE_KIND.search(" ".join(kind).lower())}
     return [(p, kind, words) for p, kind in kinds if kind in split
             and len(" ".join(words := words_of(p.text_content()))) >= SPLIT_BODY_MIN_CHARS]
 
