@@ -162,13 +162,11 @@ def drop_blocks_named_as_noise(tree: Any) -> None:
     container with an unlucky name, not a box beside the article (on a page without <p>
     elements this says nothing, and the name decides).
     """
-    page_paragraphs = paragraph_chars(tree)
-    doomed = [element for element in tree.iter(*NAMED_NOISE_TAGS)
-              if NOISE_NAME.search(f"{element.get('class') or ''} {element.get('id') or ''}".lower())
-              and element.find(".//h1") is None
-              and len("".join(element.itertext())) <= MAX_NAMED_NOISE_CHARS
-              and (not page_paragraphs or 2 * paragraph_chars(element) < page_paragraphs)]
-    for element in doomed:
+    named = [element for element in tree.iter(*NAMED_NOISE_TAGS)
+             if NOISE_NAME.search(f"{element.get('class') or ''} {element.get('id') or ''}".lower())
+             and element.find(".//h1") is None
+             and len("".join(element.itertext())) <= MAX_NAMED_NOISE_CHARS]
+    for element in held_little(tree, named):
         element.drop_tree()  # an element inside another doomed one goes with it, harmlessly
 
 
@@ -190,11 +188,9 @@ LINK_LIST_LINK_SHARE = 0.5
 
 def drop_link_lists(tree: Any) -> None:
     """Delete from `tree` the lists made mostly of links that hold little of the page's text."""
-    page_paragraphs = paragraph_chars(tree)
-    doomed = [element for element in tree.iter("ul", "ol")
-              if len(element.findall("li")) >= LINK_LIST_MIN_ITEMS
-              and is_mostly_links(element)
-              and (not page_paragraphs or 2 * paragraph_chars(element) < page_paragraphs)]
+    doomed = held_little(tree, [element for element in tree.iter("ul", "ol")
+                                if len(element.findall("li")) >= LINK_LIST_MIN_ITEMS
+                                and is_mostly_links(element)])
     headings = [heading for heading in map(heading_just_before, doomed) if heading is not None]
     for element in doomed + headings:
         if element.getparent() is not None:  # not gone already with a list around it
@@ -231,6 +227,17 @@ def visible_chars(element: Any) -> int:
     """Return how many non-space characters of text `element` holds."""
     return sum(len(piece) - piece.count(" ") - piece.count("\n") - piece.count("\t")
                for piece in element.itertext())
+
+
+def held_little(tree: Any, elements: list[Any]) -> list[Any]:
+    """Return the elements whose <p> elements hold less than half the page's <p> text (all of
+    them on a page without <p> text). The page is measured only when there is something to
+    weigh."""
+    if not elements:
+        return []
+    page_paragraphs = paragraph_chars(tree)
+    return [element for element in elements
+            if not page_paragraphs or 2 * paragraph_chars(element) < page_paragraphs]
 
 
 def paragraph_chars(element: Any) -> int:
