@@ -253,16 +253,19 @@ def check_floors(reports: list[Report], path: Path,
 def update_floors(reports: list[Report], path: Path, allow_regression: bool,
                   digests: dict[str, str]) -> list[str]:
     """Raise the floors in `path` to today's scores, and pin the gated fixture sets' digests;
-    return the floors that would go down."""
+    return the floors that would go down. The floors and digest of a set not scored this time
+    (the fixtures-eval set, when another folder was evaluated) stay as they were."""
     import json
 
-    old = json.loads(path.read_text())["floors"] if path.exists() else {}
+    pinned_file = json.loads(path.read_text()) if path.exists() else {}
+    old = pinned_file.get("floors", {})
     new = current_floors(reports)
     lowered = [f"{s}.{k}" for s, values in new.items() for k, v in values.items()
                if v < old.get(s, {}).get(k, 0.0)]
     if lowered and not allow_regression:
         return lowered
-    pinned = {name: digest for name, digest in digests.items() if name in GATED_SETS}
-    path.write_text(json.dumps({"epsilon": FLOOR_EPSILON, "floors": new, "digests": pinned},
-                               indent=2, sort_keys=True) + "\n")
+    pinned = {**pinned_file.get("digests", {}),
+              **{name: digest for name, digest in digests.items() if name in GATED_SETS}}
+    path.write_text(json.dumps({"epsilon": FLOOR_EPSILON, "floors": {**old, **new},
+                                "digests": pinned}, indent=2, sort_keys=True) + "\n")
     return []

@@ -86,3 +86,13 @@ def test_a_report_is_named_after_the_fixtures_it_scored_and_other_floors_are_not
                             str(ROOT / "fixtures" / "eval" / "floors.json")])
     assert result.exit_code == 1
     assert "fixtures-eval: NOT EVALUATED" in result.stderr
+
+
+def test_updating_from_another_folder_keeps_the_eval_floors_and_digest(tmp_path: Path) -> None:
+    floors = tmp_path / "floors.json"
+    shutil.copy(ROOT / "fixtures" / "eval" / "floors.json", floors)
+    before = json.loads(floors.read_text())
+    result = evaluate_copy([str(ROOT / "fixtures" / "held-back"), "--update", "--floors",
+                            str(floors)])
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(floors.read_text()) == before
