@@ -243,7 +243,7 @@ def check_floors(reports: list[Report], path: Path,
             verdicts.append((f"{set_name}: NOT EVALUATED (its floors are in {path})", False))
             continue
         for key, floor in floors.items():
-            value = measured.get(set_name, {}).get(key, 0.0)
+            value = measured[set_name].get(key, 0.0)
             ok = value >= floor - FLOOR_EPSILON
             verdicts.append(((f"{set_name} {key}: {value:.3f} (floor {floor:.3f})"
                              f"{'' if ok else ' BELOW FLOOR'}"), ok))
