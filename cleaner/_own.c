@@ -1,9 +1,9 @@
 /* The hot loops of cleaning, compiled: a text's visible lines (segment.visible_spans), the
  * columns of a block's word and character features found without building their names
- * (features.OwnColumns), the rule branches a block's hints allow (features.RuleChecks), what
- * its shape is made from (features.shape_parts), what its neighbours show it
+ * (features.OwnColumns), the rule branches a block's hints allow (shape.RuleChecks), what
+ * its shape is made from (shape.shape_parts), what its neighbours show it
  * (model.neighbour_sums), how much of its topic the article's paragraphs share
- * (features.cohesion_bins) and both stages' probabilities of a pass (model.two_stages).
+ * (context.cohesion_bins) and both stages' probabilities of a pass (model.two_stages).
  *
  * Each has a Python form giving the same results; this module is optional (the package
  * installs and runs without a C compiler, only slower). A feature is identified by its kind and
@@ -318,7 +318,7 @@ INLINE void find_columns_of(const Header *header, int ukind, const void *data, P
         for (int m = 0; m < 3; m++) h = add_char(h, edge[k + m]);
         want(header, &wanted, finish_hash(h));
     }
-    /* The word count's bin, named by its index as features.bin_of returns it. */
+    /* The word count's bin, named by its index as shape.bin_of returns it. */
     int64_t bin = 0;
     while (bin < header->bins_count && count >= header->bins[bin]) bin++;
     want(header, &wanted, finish_hash(add_char(start_hash(NWORDS), (Py_UCS4)('0' + bin))));
@@ -554,7 +554,7 @@ typedef struct {
 
 /* The letters and capitals among the first letter_chars characters, and the words (split on
  * whitespace, as str.split does) and those starting with a capital among the first word_chars,
- * as features.shape_parts_in_python counts them. */
+ * as shape.shape_parts_in_python counts them. */
 INLINE CaseCounts count_cases(int ukind, const void *data, Py_ssize_t n, Py_ssize_t letter_chars,
                          Py_ssize_t word_chars) {
     CaseCounts counts = {0, 0, 0, 0};
@@ -588,7 +588,7 @@ static int is_close_quote(Py_UCS4 c) {
     return c == '"' || c == 0x201D || c == 0x2019 || c == '\'' || c == 0xBB;
 }
 
-/* features.char_class: a coarse class of one character, as the character it is named by. */
+/* shape.char_class: a coarse class of one character, as the character it is named by. */
 static Py_UCS4 char_class(Py_UCS4 c) {
     if (Py_UNICODE_ISUPPER(c)) return 'U';
     if (Py_UNICODE_ISALPHA(c)) return 'l';
@@ -626,7 +626,7 @@ INLINE Marks count_marks(int ukind, const void *data, Py_ssize_t n) {
 
 /* shape_parts(text, letter_chars, word_chars) -> (letters, capitals, words, capitalized,
  * end class, first class, opening quotes, closing quotes, ". " count up to 3): what
- * features.shape_of reads of a block, as features.shape_parts_in_python counts it. */
+ * shape.shape_of reads of a block, as shape.shape_parts_in_python counts it. */
 static PyObject *shape_parts(PyObject *self, PyObject *args) {
     PyObject *text;
     Py_ssize_t letter_chars, word_chars;
@@ -973,7 +973,7 @@ typedef struct {
 
 /* cohesion(texts, prose, common words, max_chars, bin edges, none bin) -> list of int: per
  * block, the share of its topic words found in the other prose blocks, binned as
- * features.cohesion_bins_in_python bins it. */
+ * context.cohesion_bins_in_python bins it. */
 static PyObject *cohesion(PyObject *self, PyObject *args) {
     PyObject *texts, *prose, *common_words, *edges;
     Py_ssize_t max_chars, none_bin;

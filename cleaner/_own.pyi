@@ -1,5 +1,5 @@
 """The compiled loops of cleaner/_own.c (see segment.visible_spans, features.OwnColumns,
-features.RuleChecks, features.shape_parts, features.cohesion_bins, model.neighbour_sums and
+shape.RuleChecks, shape.shape_parts, context.cohesion_bins, model.neighbour_sums and
 model.two_stages)."""
 
 from typing import Any

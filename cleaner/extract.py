@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cleaner.segment import VISIBLE_LINE
+from cleaner.shape import is_prose
 
 
 @dataclass(frozen=True, slots=True)
@@ -411,8 +412,6 @@ def headline_first(title: str, h1s: list[str], text: str) -> tuple[str, str]:
     The extracted text often opens with the page's own headline (its h1, og:title without the
     site name): that line becomes the headline instead of a second copy of og:title above it.
     """
-    from cleaner.features import is_prose  # features reads this module's INVISIBLE
-
     lines = text.split("\n")
     for i, line in enumerate(lines[:HEADLINE_LINES]):
         words = " ".join(line.split())

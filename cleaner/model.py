@@ -14,28 +14,27 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from cleaner.blocks import KEPT_LABELS, CleanerError, Document, Label
-from cleaner.features import (
-    CACHED_BLOCK_MAX_CHARS,
-    COLUMNS_CACHE_ENTRIES,
-    FEATURE_VERSION,
-    BlockFeaturizer,
+from cleaner.context import (
     NeighbourKey,
     PlaceKey,
-    array_from_state,
-    array_state,
     features_of_neighbour,
     features_of_place,
     is_promo_header,
-    is_prose,
-    is_short,
     key_of_summary,
     offsets,
     place_keys,
     span_of,
-    summary_of,
 )
+from cleaner.features import (
+    COLUMNS_CACHE_ENTRIES,
+    FEATURE_VERSION,
+    BlockFeaturizer,
+    array_from_state,
+    array_state,
+)
+from cleaner.shape import CACHED_BLOCK_MAX_CHARS, is_prose, is_short, summary_of
 
-try:  # see features.py: the compiled loops are optional
+try:  # see shape.py: the compiled loops are optional
     from cleaner import _own as compiled_own
 except ImportError:  # pragma: no cover - exercised on machines without a compiler
     compiled_own = None  # type: ignore[assignment]

@@ -122,7 +122,7 @@ def whole_patterns(cased: bool = False) -> dict[str, re.Pattern[str]]:
     """Return each rule of RULES (or of CASED_RULES) as one regex.
 
     Compiled on first use, not at import: cleaning reads the rules branch by branch
-    (features.py) and never uses these, and compiling them cost 8 to 10 ms of every cold start.
+    (shape.py) and never uses these, and compiling them cost 8 to 10 ms of every cold start.
     """
     return {name: whole_pattern(branches)
             for name, branches in (CASED_RULES if cased else RULES).items()}

@@ -8,7 +8,7 @@ import re
 
 from cleaner.blocks import Block, Document
 
-try:  # see features.py: the compiled loops are optional
+try:  # see shape.py: the compiled loops are optional
     from cleaner import _own as compiled_own
 except ImportError:  # pragma: no cover - exercised on machines without a compiler
     compiled_own = None  # type: ignore[assignment]

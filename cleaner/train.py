@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from cleaner.blocks import KEPT_LABELS, Document, Label
+from cleaner.context import span_columns
 from cleaner.evaluate import Report, predicted_labels, score
-from cleaner.features import COPY_OF, span_columns
+from cleaner.features import COPY_OF
 from cleaner.fixtures import LABELED_AT, Labeled
 from cleaner.model import (
     CANDIDATES,

@@ -1,39 +1,25 @@
-"""The fast feature paths (hinted rule branches, cached columns) see what the plain ones see."""
+"""The fast feature paths (cached columns, compiled lookups and sums) see what the plain ones see."""
 
 from __future__ import annotations
 
 import gzip
 import json
-import re
 import shutil
 from itertools import islice
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
-from hypothesis import assume, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cleaner.features import (
-    CACHED_BLOCK_MAX_CHARS,
-    CASED_CHECKS,
-    LOWER_CHECKS,
-    RULE_HEAD_CHARS,
-    RULE_TAIL_CHARS,
     BlockFeaturizer,
     OwnColumns,
-    cohesion_bins,
-    cohesion_bins_in_python,
     compiled_own,
     document_features,
-    flags_of,
     own_features,
-    shape_parts,
-    shape_parts_in_python,
-    span_of,
-    summary_of,
 )
-from cleaner.features import is_prose as reads_as_prose
 from cleaner.fixtures import read_fixtures
 from cleaner.model import (
     CONTEXT_OFFSETS,
@@ -47,92 +33,16 @@ from cleaner.model import (
     two_stages,
     two_stages_in_python,
 )
-from cleaner.rules import CASED_RULES, RULES, whole_patterns
 from cleaner.segment import segment_text
+from cleaner.shape import CACHED_BLOCK_MAX_CHARS, CASED_CHECKS, LOWER_CHECKS, summary_of
 
-from .conftest import ROOT, SHARED
+from .conftest import ROOT
+from .samples import CORPUS_TEXT, ODD_PIECES, corpus_lines, fixture_blocks
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from cleaner.blocks import Document
-
-CORPUS_TEXT = SHARED / "corpus" / "text" / "fakenewsnet.jsonl.gz"
-CORPUS_ARTICLES = 1500
-
-
-def plain_flags(text: str) -> list[str]:
-    """Return the flags by searching every rule's whole pattern, with no hints."""
-    if len(text) > RULE_HEAD_CHARS + RULE_TAIL_CHARS:
-        text = text[:RULE_HEAD_CHARS] + " … " + text[-RULE_TAIL_CHARS:]
-    return ([name for name, pattern in whole_patterns().items() if pattern.search(text.lower())]
-            + [name for name, pattern in whole_patterns(cased=True).items()
-               if pattern.search(text)])
-
-
-def fixture_blocks() -> list[str]:
-    """Return the text of every block of every labeled fixture."""
-    items = read_fixtures([ROOT / "fixtures"])
-    return [block.text for item in items for block in item.doc.blocks]
-
-
-def corpus_lines() -> list[str]:
-    """Return the non-blank lines of the first articles of the shared corpus (none without it)."""
-    if not CORPUS_TEXT.exists():
-        return []
-    with gzip.open(CORPUS_TEXT, "rt", encoding="utf-8") as lines:
-        texts = [json.loads(line)["text"] for line in islice(lines, CORPUS_ARTICLES)]
-    return [line.strip() for text in texts for line in text.splitlines() if line.strip()]
-
-
-def test_hinted_flags_equal_plain_search_on_fixtures_and_corpus(shared_corpus: Path) -> None:
-    blocks = fixture_blocks() + corpus_lines()
-    differing = [text for text in blocks if flags_of(text) != plain_flags(text)]
-    assert len(blocks) > 5000
-    assert differing == []
-
-
-# Strings built from every hint and regex fragment the rules name, so that hinted branches are
-# exercised on near-misses (a hint without its match, a match at a cut boundary).
-FRAGMENTS = sorted({hint for rules in (RULES, CASED_RULES) for branches in rules.values()
-                    for _, hints in branches for hint in hints}
-                   | {"DON'T MISS", "Posted by", "10:30", "Jan 5, 2024", "3 pm ET", "(@bob) said 4",
-                      "PA", "Reuters", "@x.com", "a@b.co", "[REPORT]", "Getty Images", " 7", "am",
-                      "By Jo", "min read", "©", "Source:"})
-
-
-@settings(max_examples=400, deadline=None)
-@given(st.lists(st.one_of(st.sampled_from(FRAGMENTS), st.text(max_size=8)), max_size=12))
-def test_hinted_flags_equal_plain_search_on_generated_lines(pieces: list[str]) -> None:
-    text = " ".join(pieces)
-    assert flags_of(text) == plain_flags(text)
-
-
-# Three branches are written literal first for speed; each must match exactly where its plain
-# \b form does (rules.py), on the pieces that sit at a word boundary or just miss one.
-PLAIN_FORMS = {
-    r"\bpa\b": r"pa(?<!\wpa)(?!\w)",
-    r"\b(am|pm|a\.m\.|p\.m\.)\s*(et|est|edt|pt|gmt|bst)?$":
-        r"[ap](?<!\w[ap])(?:m|\.m\.)\s*(?:et|est|edt|pt|gmt|bst)?$",
-    r"\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)\w*\.? \d{1,2},? \d{4}":
-        r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)"
-        r"(?<!\w(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec))\w*\.? \d{1,2},? \d{4}",
-}
-BOUNDARY_PIECES = ["pa", "spa", "pas", "am", "pm", "a.m.", "p.m.", "xam", "et", "gmt", "jan",
-                   "ajan", "january", "sept.", "5,", "12", "2024", "1999", "_", "é", "-", " ", "\n"]
-
-
-def test_the_literal_first_forms_are_the_rules_own_branches() -> None:
-    branches = {regex for branches in RULES.values() for regex, _ in branches}
-    assert set(PLAIN_FORMS.values()) <= branches
-
-
-@settings(max_examples=600, deadline=None)
-@given(st.lists(st.one_of(st.sampled_from(BOUNDARY_PIECES), st.text(max_size=3)), max_size=10))
-def test_literal_first_branches_equal_plain_forms_on_generated_text(pieces: list[str]) -> None:
-    text = "".join(pieces)
-    for plain, fast in PLAIN_FORMS.items():
-        assert bool(re.search(plain, text)) == bool(re.search(fast, text)), (plain, text)
 
 
 def assert_encoding_matches_training_features(featurizer: BlockFeaturizer, doc: Document) -> None:
@@ -180,12 +90,6 @@ def test_the_compiled_lookups_are_built_where_a_compiler_is() -> None:
 # Words, apostrophes, cases and scripts on which the compiled word splitting and n-grams must
 # agree with the regex and slicing of own_features: curly and straight apostrophes, a dotted
 # capital I (two characters once lower-cased), emoji beyond the BMP, underscores, digits.
-ODD_PIECES = ["don’t", "rock'n'roll", "'tis", "it's'", "İstanbul", "ß", "ǅ", "😀", "👍🏽",
-              "snake_case", "_x_", "3.5", "x²", "٣", "中文字", "…", "\u00a0", "\u200b", "'", "’",
-              "DON'T MISS", "[REPORT]", "a", "A B C", "é", "e\u0301", "“", "”", "«", "»", '"',
-              "‘", "End.", ".", "Ⅻ"]
-
-
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.one_of(st.sampled_from(ODD_PIECES), st.text(min_size=1, max_size=12)),
                 min_size=1, max_size=120))  # beyond 60 words: the compiled tail is read backward
@@ -223,16 +127,6 @@ def test_compiled_own_columns_equal_own_features_on_the_corpus(shared_corpus: Pa
     assert differing == []
 
 
-@settings(max_examples=300, deadline=None)
-@given(st.lists(st.one_of(st.sampled_from(FRAGMENTS), st.sampled_from(ODD_PIECES),
-                          st.text(max_size=6)), max_size=12))
-def test_compiled_branch_picks_equal_plain_substring_checks(pieces: list[str]) -> None:
-    text = "".join(pieces)
-    for checks in (LOWER_CHECKS, CASED_CHECKS):
-        assert checks.matching(text) == checks.matching_in_python(text)
-        assert checks.matching(text.lower()) == checks.matching_in_python(text.lower())
-
-
 def test_summed_weights_equal_the_encoded_columns_summed() -> None:
     model = load_model()
     docs = [item.doc for item in read_fixtures([ROOT / "fixtures"])][:80]
@@ -241,27 +135,6 @@ def test_summed_weights_equal_the_encoded_columns_summed() -> None:
             starts, columns = model.featurizer.encode(doc)
             expected = np.add.reduceat(model.weights[columns], starts, axis=0)
             np.testing.assert_allclose(model.summed_weights(doc), expected, rtol=0, atol=1e-9)
-
-
-@settings(max_examples=300, deadline=None)
-@given(st.lists(st.one_of(st.sampled_from(ODD_PIECES), st.text(max_size=12)), min_size=1,
-                max_size=60))
-def test_compiled_shape_parts_equal_python_parts(pieces: list[str]) -> None:
-    text = " ".join(pieces)
-    assume(text)
-    assert shape_parts(text) == shape_parts_in_python(text)
-
-
-def test_compiled_shape_parts_equal_python_parts_on_the_corpus(shared_corpus: Path) -> None:
-    blocks = fixture_blocks() + corpus_lines()
-    assert [text for text in blocks if shape_parts(text) != shape_parts_in_python(text)] == []
-
-
-def test_an_empty_block_has_no_shape_in_either_path() -> None:
-    with pytest.raises(IndexError):
-        shape_parts_in_python("")
-    with pytest.raises(IndexError):
-        shape_parts("")
 
 
 def test_compiled_row_sums_equal_the_columns_summed(shared_corpus: Path) -> None:
@@ -327,20 +200,6 @@ def test_summed_weights_stay_exact_for_long_blocks_that_are_not_kept() -> None:
     assert "READ MORE: other news" in model.facts.ids
 
 
-@settings(max_examples=300, deadline=None)
-@given(st.lists(st.tuples(st.booleans(), st.booleans()), max_size=30))
-def test_span_columns_say_which_blocks_sit_ahead_of_or_behind_the_prose(
-        flags: list[tuple[bool, bool]]) -> None:
-    prose = np.array([p for p, _ in flags], dtype=bool)
-    short = np.array([s for _, s in flags], dtype=bool)
-    expected = []
-    for i, (is_prose, is_short) in enumerate(flags):
-        ahead = not is_prose and not prose[:i].any()
-        behind = not is_prose and not prose[i + 1:].any()
-        expected.append([ahead or behind, ahead, behind, is_prose, is_short])
-    assert span_of(prose, short).tolist() == np.array(expected, dtype=float).reshape(-1, 5).tolist()
-
-
 def both_stages_both_ways(model: LinearBlockModel, doc: Document) -> tuple[np.ndarray, ...]:
     """Return a document's probabilities through the compiled and the numpy second stage."""
     texts = [block.text for block in doc.blocks]
@@ -401,43 +260,3 @@ def test_compiled_neighbour_sums_refuse_rows_past_the_table() -> None:
     with pytest.raises(ValueError, match="do not fit"):  # not float64
         compiled_own.neighbour_sums(np.array([0], dtype=np.intp), table.astype(np.float32),
                                     [-2, -1, 1, 2])
-
-
-COHESION_WORDS = ["Harrow", "harrow", "HARROW", "council", "bridge", "İstanbul", "istanbul", "Straße",
-                  "strasse", "that", "with", "x²yz", "٣٤٥٦", "abc_defg", "naïve", "Ärger", "ärger",
-                  "東京都の天気", "e\u0301tude", "Σίσυφος", "ΣΊΣΥΦΟΣ"]
-
-
-@settings(max_examples=300, deadline=None)
-@given(st.lists(st.tuples(st.lists(st.one_of(st.sampled_from(COHESION_WORDS + ODD_PIECES),
-                                             st.text(max_size=10)), max_size=80),
-                          st.booleans()), max_size=12))
-def test_compiled_cohesion_equals_the_python_form(blocks: list[tuple[list[str], bool]]) -> None:
-    texts = [" ".join(words) for words, _ in blocks]
-    prose = [flag for _, flag in blocks]
-    assert compiled_own is not None
-    assert cohesion_bins(texts, prose) == cohesion_bins_in_python(texts, prose)
-
-
-def test_compiled_cohesion_equals_the_python_form_on_the_corpus(shared_corpus: Path) -> None:
-    lines = corpus_lines()
-    documents = [lines[start:start + 30] for start in range(0, len(lines), 30)]
-    differing = [texts for texts in documents
-                 if cohesion_bins(texts, [reads_as_prose(t) for t in texts])
-                 != cohesion_bins_in_python(texts, [reads_as_prose(t) for t in texts])]
-    assert len(documents) > 500
-    assert differing == []
-
-
-def test_a_teaser_for_another_story_shares_no_topic_with_the_article() -> None:
-    texts = [("Harrow council approved the new river bridge on Tuesday after a long and heated "
-             "debate in the town hall."),
-             "Wendy Peters insists her rival singer is not well",
-             ("The Harrow bridge will cost the council twelve million pounds, officials told "
-             "reporters after the vote."),
-             "Council leader Jo Bright said the bridge would open in 2027."]
-    prose = [reads_as_prose(text) for text in texts]
-    assert prose == [True, False, True, False]
-    bins = cohesion_bins(texts, prose)
-    assert bins[1] == 0  # none of its five topic words is in the article's paragraphs
-    assert bins[3] == 2  # council and bridge are: 2 of 5, the 0.4-0.6 bin
