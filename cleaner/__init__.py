@@ -15,15 +15,16 @@ if TYPE_CHECKING:  # the names exist for type checkers at once, for everyone els
 
     from cleaner.blocks import Block, Cleaned, CleanerError, Document, Label, Verdict
     from cleaner.clean import clean_document
-    from cleaner.model import LinearBlockModel, load_model
+    from cleaner.model import LinearBlockModel
     from cleaner.segment import segment_html, segment_text
+    from cleaner.store import load_model
 
 # Name -> the module that defines it.
 LAZY_NAMES = {
     **dict.fromkeys(["Block", "Cleaned", "CleanerError", "Document", "Label", "Verdict"],
                     "cleaner.blocks"),
     "clean_document": "cleaner.clean",
-    "load_model": "cleaner.model",
+    "load_model": "cleaner.store",
     "segment_html": "cleaner.segment",
     "segment_text": "cleaner.segment",
 }
@@ -49,7 +50,7 @@ class Cleaner:
     """A loaded model, ready to clean many documents."""
 
     def __init__(self, model_path: Path | None = None) -> None:
-        from cleaner.model import DEFAULT_MODEL, load_model
+        from cleaner.store import DEFAULT_MODEL, load_model
 
         self.model_path = model_path or DEFAULT_MODEL
         self.model: LinearBlockModel = load_model(self.model_path)

@@ -38,8 +38,9 @@ from cleaner.io import (
     safe_relative,
     write_atomic,
 )
-from cleaner.model import LinearBlockModel, load_model
+from cleaner.model import LinearBlockModel
 from cleaner.segment import segment_text
+from cleaner.store import load_model
 
 Task = TypeVar("Task")
 

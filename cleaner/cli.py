@@ -12,8 +12,8 @@ import typer
 
 from cleaner.blocks import CleanerError
 from cleaner.fixtures import SHARED_CORPUS as DEFAULT_CORPUS
-from cleaner.model import DEFAULT_MODEL as DEFAULT_MODEL_PATH
 from cleaner.model import LinearBlockModel
+from cleaner.store import DEFAULT_MODEL as DEFAULT_MODEL_PATH
 
 app = typer.Typer(no_args_is_help=True, pretty_exceptions_show_locals=False, add_completion=False,
                   help="Turn scraped news text into clean article bodies.")

@@ -301,7 +301,7 @@ class BlockFeaturizer:
 
         One joined string unpickles in a few milliseconds where 50,000 dict entries took 0.3 s
         under joblib's pure-Python unpickler; without array objects the model file is a plain
-        pickle stream (see `model.load_model`).
+        pickle stream (see `store.load_model`).
         """
         state = dict(self.__dict__)
         for cache in CACHES:

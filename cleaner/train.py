@@ -29,9 +29,8 @@ from cleaner.model import (
     coefficients_by_label,
     context_matrix,
     export,
-    save_model,
-    sha256_of,
 )
+from cleaner.store import save_model, sha256_of
 
 if TYPE_CHECKING:
     from sklearn.pipeline import Pipeline

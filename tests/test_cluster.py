@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from cleaner.batch import RecordTask, Settings, clean_record
 from cleaner.cli import app
-from cleaner.model import DEFAULT_MODEL
+from cleaner.store import DEFAULT_MODEL
 
 distributed = pytest.importorskip("distributed")
 dask_bag = pytest.importorskip("dask.bag")

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from cleaner.blocks import Label
 from cleaner.cli import app
 from cleaner.evaluate import c4_keeps, score
-from cleaner.model import DEFAULT_MODEL
+from cleaner.store import DEFAULT_MODEL
 
 from .conftest import ROOT
 

@@ -27,7 +27,6 @@ from cleaner.model import (
     IS_SHORT,
     LABELS,
     LinearBlockModel,
-    load_model,
     neighbour_sums,
     neighbour_sums_in_python,
     two_stages,
@@ -35,6 +34,7 @@ from cleaner.model import (
 )
 from cleaner.segment import segment_text
 from cleaner.shape import CACHED_BLOCK_MAX_CHARS, CASED_CHECKS, LOWER_CHECKS, summary_of
+from cleaner.store import load_model
 
 from .conftest import ROOT
 from .samples import CORPUS_TEXT, ODD_PIECES, corpus_lines, fixture_blocks

@@ -15,7 +15,8 @@ from sklearn.base import clone
 from cleaner.blocks import CleanerError
 from cleaner.features import BlockFeaturizer
 from cleaner.fixtures import fingerprint, fixture_paths, read_fixtures
-from cleaner.model import DEFAULT_MODEL, LABELS, export, load_model, save_model
+from cleaner.model import LABELS, export
+from cleaner.store import DEFAULT_MODEL, load_model, save_model
 from cleaner.train import fit_pipeline
 
 from .conftest import ROOT
@@ -52,7 +53,7 @@ def test_saved_model_round_trips_through_joblib_and_loads_without_it(tmp_path: P
         assert other.featurizer.vocabulary_ == model.featurizer.vocabulary_
         assert other.keep_threshold == model.keep_threshold
     # Loading is on the path of every cold start: it must not pay for importing joblib.
-    code = ("import sys, pathlib; from cleaner.model import load_model; "
+    code = ("import sys, pathlib; from cleaner.store import load_model; "
             f"load_model(pathlib.Path({str(path)!r})); print('joblib' in sys.modules)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout == "False\n"
