@@ -10,6 +10,13 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
+from cleaner.prune import (
+    NOISE_NAME,
+    drop_blocks_named_as_noise,
+    drop_link_lists,
+    drop_what_trafilatura_deletes,
+    paragraph_chars,
+)
 from cleaner.segment import VISIBLE_LINE
 from cleaner.shape import is_prose
 
@@ -104,146 +111,6 @@ def html_parser() -> Any:
         element=lxml.html.HtmlElement, comment=lxml.html.HtmlComment,
         pi=lxml.html.HtmlProcessingInstruction, entity=lxml.html.HtmlEntity))
     return parser
-
-
-# Elements trafilatura deletes in any case, deleted before it runs: its XPath passes (regex
-# tests on every div's class and id) then visit fewer nodes, and lxml's drop_tree keeps the text
-# that follows an element, where trafilatura loses the price after an inline <svg> icon. That
-# holds while a paragraph lies outside all of them: otherwise trafilatura's recall mode puts
-# the deleted elements back (an article only in <noscript>, or in an <aside>), so then only
-# what holds no paragraph goes. On the 439 bench pages this took parsing and extraction from
-# 12.6 to 9.3 ms a page; the output stayed the same on 435 of them, one gained the prices its
-# SVG icons had cost, and three lost 1 to 4 teaser or pull-quote lines.
-NO_PARAGRAPH_TAGS = ("style", "meta", "img")  # raw text or void; trafilatura strips the last two
-INERT_TAGS = ("svg", "noscript", "template", "link", "iframe", "embed", "object", "canvas", "map",
-              "audio", "video", "source", "track", "picture", "input", "select", "textarea",
-              "option", "button")
-FURNITURE_TAGS = ("nav", "aside", "footer", "menu")  # and a <figure> without a table
-
-
-def drop_what_trafilatura_deletes(tree: Any) -> None:
-    """Delete from `tree` the elements trafilatura would delete, keeping their tails."""
-    import lxml.etree
-    from trafilatura.settings import MANUALLY_CLEANED
-
-    for script in list(tree.iter("script")):
-        if "json" not in (script.get("type") or ""):  # JSON-LD may hold the article body
-            script.drop_tree()
-    lxml.etree.strip_elements(tree, *NO_PARAGRAPH_TAGS, with_tail=False)
-    deleted_anyway = [tag for tag in MANUALLY_CLEANED if tag != "form"]  # see tree_cleaning
-    if not any(next(p.iterancestors(deleted_anyway), None) is None for p in tree.iter("p")):
-        return
-    lxml.etree.strip_elements(tree, *INERT_TAGS, *FURNITURE_TAGS, with_tail=False)
-    for figure in list(tree.iter("figure")):
-        if figure.find(".//table") is None:
-            figure.drop_tree()
-
-
-# A page names its boilerplate: a sign-up box sits in <div class="Newsletter">, print links in
-# <ul class="print-tools">. trafilatura looks for such names case-sensitively, and in recall
-# mode skips some. A block element whose class or id holds one of these words goes before
-# extraction while it holds little text (a container named "share-wrapper" around a whole
-# article does not). Inline elements stay: a link named "related" inside a sentence is part of
-# the sentence. On the bench pages this removed 3 of scrapinghub's 14 leftover noise lines and
-# 1 of fundus's 24, with no lower recall on either set (fundus recall rose 0.954 -> 0.955);
-# "copyright", added last, took 2 more fundus lines. "caption" and "credit" changed nothing;
-# "byline", "comments", "widget" and "sidebar" cost fundus recall.
-NOISE_NAME = re.compile(
-    r"(?<![a-z])(?:newsletter|subscribe|subscription|signup|print|tools|share|sharing|social"
-    r"|related|promo|trending|popular|rail|recirc|outbrain|taboola|advert|sponsored|copyright)"
-    r"(?![a-z])")
-NAMED_NOISE_TAGS = ("div", "section", "ul", "ol", "li", "p", "h2", "h3", "h4", "aside", "header")
-MAX_NAMED_NOISE_CHARS = 400
-
-
-def drop_blocks_named_as_noise(tree: Any) -> None:
-    """Delete the block elements of `tree` that are named as noise and hold little text.
-
-    One that holds half the page's <p> text or more stays: that is a short article in a
-    container with an unlucky name, not a box beside the article (on a page without <p>
-    elements this says nothing, and the name decides).
-    """
-    named = [element for element in tree.iter(*NAMED_NOISE_TAGS)
-             if NOISE_NAME.search(f"{element.get('class') or ''} {element.get('id') or ''}".lower())
-             and element.find(".//h1") is None
-             and len("".join(element.itertext())) <= MAX_NAMED_NOISE_CHARS]
-    for element in held_little(tree, named):
-        element.drop_tree()  # an element inside another doomed one goes with it, harmlessly
-
-
-# A list of links is a list of other pages: related headlines, tags, sections, shop offers.
-# trafilatura's link-density test skips lists in recall mode, so they reached the classifier,
-# which keeps a headline-like line unless sure. A <ul> or <ol> of three items or more, at
-# least half of whose text is link text, goes before extraction unless its <p> elements hold
-# half the page's <p> text (as for named noise above). On the bench pages this took
-# scrapinghub from F1 0.9712 to 0.9723 (recall 0.9780 -> 0.9790) and fundus from 0.9505 to
-# 0.9526 (recall the same): 4 scrapinghub and 23 fundus pages lost related-story, tag, date
-# and shop-link lists; on one fundus page recall fell 0.989 -> 0.987, on 5 pages precision
-# fell by up to 0.04 (trafilatura then took another box). Guarding with the list's whole text
-# instead kept a 2,500-character teaser feed beside a 2,100-character article. Containers
-# other than lists, tested the same way, cost recall (scrapinghub 0.979 -> 0.973): a
-# paragraph of links is often article text.
-LINK_LIST_MIN_ITEMS = 3
-LINK_LIST_LINK_SHARE = 0.5
-
-
-def drop_link_lists(tree: Any) -> None:
-    """Delete from `tree` the lists made mostly of links that hold little of the page's text."""
-    doomed = held_little(tree, [element for element in tree.iter("ul", "ol")
-                                if len(element.findall("li")) >= LINK_LIST_MIN_ITEMS
-                                and is_mostly_links(element)])
-    headings = [heading for heading in map(heading_just_before, doomed) if heading is not None]
-    for element in doomed + headings:
-        if element.getparent() is not None:  # not gone already with a list around it
-            element.drop_tree()
-
-
-# A list's own heading ("Related", "More from the BBC", "Auf dieser Seite:") goes with it: left
-# alone above nothing, the classifier kept it as a subheading. On the bench pages that took 7
-# more lines off 6 fundus pages and changed nothing else.
-LIST_HEADING_TAGS = ("h2", "h3", "h4", "h5", "h6", "p", "div", "span", "strong", "b", "header")
-LIST_HEADING_MAX_WORDS = 6
-
-
-def heading_just_before(element: Any) -> Any:
-    """Return the short heading right before `element` (no text between them), or None."""
-    heading = element.getprevious()
-    if heading is None or heading.tag not in LIST_HEADING_TAGS or (heading.tail or "").strip():
-        return None
-    words = "".join(heading.itertext()).split()
-    holds_blocks = any(inner is not heading for inner in heading.iter("p", "li"))
-    if not words or len(words) > LIST_HEADING_MAX_WORDS or holds_blocks:
-        return None
-    return heading
-
-
-def is_mostly_links(element: Any) -> bool:
-    """Tell whether at least LINK_LIST_LINK_SHARE of `element`'s visible characters are links."""
-    visible = visible_chars(element)
-    linked = sum(visible_chars(link) for link in element.iter("a"))
-    return visible > 0 and linked >= LINK_LIST_LINK_SHARE * visible
-
-
-def visible_chars(element: Any) -> int:
-    """Return how many non-space characters of text `element` holds."""
-    return sum(len(piece) - piece.count(" ") - piece.count("\n") - piece.count("\t")
-               for piece in element.itertext())
-
-
-def held_little(tree: Any, elements: list[Any]) -> list[Any]:
-    """Return the elements whose <p> elements hold less than half the page's <p> text (all of
-    them on a page without <p> text). The page is measured only when there is something to
-    weigh."""
-    if not elements:
-        return []
-    page_paragraphs = paragraph_chars(tree)
-    return [element for element in elements
-            if not page_paragraphs or 2 * paragraph_chars(element) < page_paragraphs]
-
-
-def paragraph_chars(element: Any) -> int:
-    """Return how many characters of text the <p> elements in `element` (itself too) hold."""
-    return sum(len("".join(p.itertext())) for p in element.iter("p"))
 
 
 # trafilatura's fast mode skips its fallback extractors (readability, jusText), which on a few

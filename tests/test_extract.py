@@ -1,5 +1,5 @@
-"""HTML pages to text: parsing as trafilatura would, furniture pruned, the article extracted and
-made whole, its headline first and said once."""
+"""HTML pages to text: parsing as trafilatura would, the article extracted and made whole, its
+headline first and said once (the furniture pruned before extraction: test_prune.py)."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 HEADLINE = "Council approves the new river bridge"
 PARAGRAPH = "The council voted 7 to 2 on Tuesday to fund the bridge, ending a decade of debate."
+ARTICLE = "".join(f"<p>{PARAGRAPH} Paragraph {i}.</p>" for i in range(5))
 
 
 def test_a_headline_the_text_already_opens_with_is_said_once() -> None:
@@ -105,102 +106,6 @@ def test_parse_html_gives_load_htmls_tree_for_every_project_and_corpus_page(
 def read_page(path: Path) -> bytes:
     data = path.read_bytes()
     return gzip.decompress(data) if path.suffix == ".gz" else data
-
-
-ARTICLE = "".join(f"<p>{PARAGRAPH} Paragraph {i}.</p>" for i in range(5))
-NAV = "<nav><p>Sections of this site, from news and sport to the weather and the puzzles.</p></nav>"
-
-
-def test_page_furniture_goes_when_the_article_has_paragraphs_of_its_own() -> None:
-    doc = segment_html(f"<html><body>{NAV}<article>{ARTICLE}</article></body></html>".encode())
-    assert [block.text for block in doc.blocks] == [f"{PARAGRAPH} Paragraph {i}." for i in range(5)]
-
-
-def test_paragraphs_that_only_sit_in_furniture_are_kept() -> None:
-    # trafilatura's recall mode puts a page's furniture back when it would remove every
-    # paragraph; deleting the furniture first must not take that away.
-    doc = segment_html(f"<html><body><aside>{ARTICLE}</aside></body></html>".encode())
-    assert [block.text for block in doc.blocks] == [f"{PARAGRAPH} Paragraph {i}." for i in range(5)]
-
-
-def test_the_page_headline_is_read_before_the_furniture_goes() -> None:
-    page = f"<html><body><header><nav><h1>{HEADLINE}</h1></nav></header>{ARTICLE}</body></html>"
-    assert segment_html(page.encode()).blocks[0].text == HEADLINE
-
-
-def test_a_small_block_named_as_noise_goes_before_extraction() -> None:
-    box = "<div class='Newsletter-stateFail'><h4>There was a problem with your request.</h4></div>"
-    tools = "<ul class='print-tools'><li>Print this page</li><li>Text size</li></ul>"
-    page = f"<html><body><article>{ARTICLE}{box}{tools}</article></body></html>"
-    texts = [block.text for block in segment_html(page.encode()).blocks]
-    assert texts == [f"{PARAGRAPH} Paragraph {i}." for i in range(5)]
-
-
-def test_a_link_named_as_noise_inside_a_sentence_and_a_big_named_container_stay() -> None:
-    sentence = ("<p>The plan follows <a class='related-link' href='/x'>last year's flood report</a>,"
-                " which the council published in March after the river rose.</p>")
-    article = f"<article>{ARTICLE}{sentence}</article>"
-    page = f"<html><body><div class='share-wrapper'>{article}</div></body></html>"
-    texts = [block.text for block in segment_html(page.encode()).blocks]
-    assert texts[-1] == ("The plan follows last year's flood report, which the council published in"
-                         " March after the river rose.")
-    assert len(texts) == 6
-
-
-def test_a_short_article_in_a_container_named_as_noise_stays() -> None:
-    story = "<p>The bridge opens on Monday, the council said.</p><p>Tolls start in May.</p>"
-    page = f"<html><body><div class='social-post'>{story}</div><p>Contact us</p></body></html>"
-    texts = [block.text for block in segment_html(page.encode()).blocks]
-    assert "The bridge opens on Monday, the council said." in texts
-    assert "Tolls start in May." in texts
-
-
-RELATED = ("<ul><li><a href='/a'>Council votes to close the old bridge for repairs</a></li>"
-           "<li><a href='/b'>Ferry timetable changes from Monday</a></li>"
-           "<li><a href='/c'>Readers share photos of the flooded river path</a></li></ul>")
-
-
-def test_a_list_of_links_goes_before_extraction() -> None:
-    # trafilatura drops such a list at the end of an article, and keeps it before a paragraph
-    closing = "<p>The new bridge is due to open in the spring of next year.</p>"
-    page = f"<html><body><article>{ARTICLE}{RELATED}{closing}</article></body></html>"
-    texts = [block.text for block in segment_html(page.encode()).blocks]
-    assert texts == [*(f"{PARAGRAPH} Paragraph {i}." for i in range(5)),
-                     "The new bridge is due to open in the spring of next year."]
-
-
-def test_the_heading_of_a_list_of_links_goes_with_it() -> None:
-    closing = "<p>The new bridge is due to open in the spring of next year.</p>"
-    page = (f"<html><body><article>{ARTICLE}<h3>More from the valley</h3>{RELATED}{closing}"
-            "</article></body></html>")
-    texts = [block.text for block in segment_html(page.encode()).blocks]
-    assert texts == [*(f"{PARAGRAPH} Paragraph {i}." for i in range(5)),
-                     "The new bridge is due to open in the spring of next year."]
-
-
-def test_a_list_with_links_in_its_sentences_stays() -> None:
-    points = ("<ul><li>The bridge closes on <a href='/d'>Monday</a> for six weeks of work.</li>"
-              "<li>Buses will run every ten minutes between the two banks.</li>"
-              "<li>Cyclists may use the ferry for free until the bridge reopens.</li></ul>")
-    page = f"<html><body><article>{ARTICLE}{points}</article></body></html>"
-    texts = [block.text for block in segment_html(page.encode()).blocks]
-    assert texts[5:] == ["- The bridge closes on Monday for six weeks of work.",
-                         "- Buses will run every ten minutes between the two banks.",
-                         "- Cyclists may use the ferry for free until the bridge reopens."]
-
-
-def test_a_list_of_links_that_holds_the_article_stays() -> None:
-    story = "".join(f"<li><a href='/{i}'><p>{PARAGRAPH} Paragraph {i}.</p></a></li>" for i in range(5))
-    page = f"<html><body><ul>{story}</ul><p>Contact us</p></body></html>"
-    texts = [block.text for block in segment_html(page.encode()).blocks]
-    assert sum(text.endswith(f"Paragraph {i}.") for i in range(5) for text in texts) == 5
-
-
-def test_an_article_only_in_noscript_is_still_extracted() -> None:
-    # trafilatura puts back what its cleaning deleted when no paragraph would survive it
-    page = f"<html><body><div id='app'></div><noscript>{ARTICLE}</noscript></body></html>"
-    doc = segment_html(page.encode())
-    assert [block.text for block in doc.blocks] == [f"{PARAGRAPH} Paragraph {i}." for i in range(5)]
 
 
 def segment_with_fake_extract(monkeypatch: pytest.MonkeyPatch, fast_text: str,
