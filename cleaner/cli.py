@@ -52,7 +52,7 @@ def connect_or_exit(scheduler: str | None) -> Iterator[Any]:
 
 def load_or_exit(path: Path) -> LinearBlockModel:
     """Return the loaded model, or exit 1 with the reason on one line."""
-    from cleaner.batch import model_at
+    from cleaner.task import model_at
 
     try:
         return model_at(path)
@@ -87,7 +87,7 @@ def clean(
     import os
     import sys
 
-    from cleaner.batch import Run, Settings, closing_line
+    from cleaner.batch import Run, closing_line
     from cleaner.io import (
         HTML_SUFFIXES,
         JSONL_SUFFIXES,
@@ -96,6 +96,7 @@ def clean(
         plan_outputs,
         skip_fresh,
     )
+    from cleaner.task import Settings
 
     output_format = output_format or ("jsonl" if jsonl else "text")
     if output_format not in ("text", "jsonl"):
@@ -282,9 +283,9 @@ def explain(
     from rich.console import Console
     from rich.table import Table
 
-    from cleaner.batch import load_document
     from cleaner.clean import verdicts_for
     from cleaner.io import Source
+    from cleaner.task import load_document
 
     model = load_or_exit(model_path)
     try:
@@ -311,8 +312,8 @@ def segment(
     """
     import json
 
-    from cleaner.batch import load_document
     from cleaner.io import Source
+    from cleaner.task import load_document
 
     try:
         doc = load_document(Source(source, Path(source)))

@@ -18,9 +18,9 @@ from itertools import islice
 from pathlib import Path
 from typing import Any, TypeVar
 
-from cleaner.batch import Outcome, RecordTask, Settings, clean_record, preload_model
 from cleaner.model import LinearBlockModel
 from cleaner.store import DEFAULT_MODEL, load_model, manifest_path
+from cleaner.task import Outcome, RecordTask, Settings, clean_record, preload_model
 
 Task = TypeVar("Task")
 # Tasks are sent in batches: one round trip per this many documents keeps the scheduler's

@@ -124,7 +124,8 @@ def test_two_jobs_write_what_one_job_writes(tmp_path: Path) -> None:
 def test_jobs_workers_clean_with_the_model_loaded_before_they_start(tmp_path: Path) -> None:
     # Workers are forked after the model is loaded: none of them reads the model file again
     # (loky's fresh interpreters each did, 0.6 s of a 200-file run).
-    from cleaner.batch import RecordTask, Settings, clean_record, load_once, outcomes
+    from cleaner.batch import outcomes
+    from cleaner.task import RecordTask, Settings, clean_record, load_once
 
     model = tmp_path / "m.joblib"
     for suffix in (".joblib", ".json"):

@@ -167,13 +167,13 @@ def test_stdin_pipe_in_a_real_process_and_exit_codes(tmp_path: Path) -> None:
 
 def test_interrupted_run_leaves_no_partial_audit(tmp_path: Path,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    import cleaner.batch
+    import cleaner.task
 
     raw = tmp_path / "raw"
     raw.mkdir()
     for name in ("a.txt", "b.txt"):
         (raw / name).write_text(ARTICLE)
-    real_clean = cleaner.batch.clean_document
+    real_clean = cleaner.task.clean_document
     calls = []
 
     def interrupt_on_second(doc, model):  # type: ignore[no-untyped-def]
@@ -182,7 +182,7 @@ def test_interrupted_run_leaves_no_partial_audit(tmp_path: Path,
             raise KeyboardInterrupt
         return real_clean(doc, model)
 
-    monkeypatch.setattr(cleaner.batch, "clean_document", interrupt_on_second)
+    monkeypatch.setattr(cleaner.task, "clean_document", interrupt_on_second)
     audit = tmp_path / "removed.jsonl"
     run("clean", str(raw), "-o", str(tmp_path / "out"), "--removed", str(audit), "-q")
     assert not audit.exists()

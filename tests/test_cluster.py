@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from cleaner.batch import RecordTask, Settings, clean_record
 from cleaner.cli import app
 from cleaner.store import DEFAULT_MODEL
+from cleaner.task import RecordTask, Settings, clean_record
 
 distributed = pytest.importorskip("distributed")
 dask_bag = pytest.importorskip("dask.bag")
