@@ -1,6 +1,6 @@
 /* The hot loops of cleaning, compiled: a text's visible lines (segment.visible_spans), the
  * columns of a block's word and character features found without building their names
- * (features.OwnColumns), the rule branches a block's hints allow (shape.RuleChecks), what
+ * (ngrams.OwnColumns), the rule branches a block's hints allow (shape.RuleChecks), what
  * its shape is made from (shape.shape_parts), what its neighbours show it
  * (model.neighbour_sums), how much of its topic the article's paragraphs share
  * (context.cohesion_bins) and both stages' probabilities of a pass (model.two_stages).
@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Feature kinds: the order of features.COMPILED_KINDS. */
+/* Feature kinds: the order of ngrams.COMPILED_KINDS. */
 enum { WORD = 0, TAIL, PAIR, FIRST, LAST, LEAD, END, NWORDS, KINDS };
 
 /* The table is one bytes object: this header, then `capacity` slots. */
@@ -219,7 +219,7 @@ static int by_value(const void *a, const void *b) {
 INLINE void find_columns_of(const Header *header, int ukind, const void *data, Py_ssize_t n,
                             Found *found) {
 
-    /* Words as features.WORD finds them: runs of letters and digits, joined by an apostrophe
+    /* Words as ngrams.WORD finds them: runs of letters and digits, joined by an apostrophe
      * that has a letter or digit on both sides (so a word's ends are known from its
      * neighbouring characters alone, reading forward or backward). The first head_words are
      * kept, and the words are counted up to the count the features read (`enough`); the last
@@ -866,7 +866,7 @@ done:
     return result;
 }
 
-/* The words that can tie a block to its article (features.topic_words): runs of 4 or more
+/* The words that can tie a block to its article (context.topic_words): runs of 4 or more
  * characters matched by [^\W\d_] in the block's first `max_chars` characters, lowered as
  * str.lower() lowers them, minus the common words; hashed. */
 #define TOPIC_SEED 0x5bd1e995u

@@ -1,4 +1,4 @@
-"""The compiled loops of cleaner/_own.c (see segment.visible_spans, features.OwnColumns,
+"""The compiled loops of cleaner/_own.c (see segment.visible_spans, ngrams.OwnColumns,
 shape.RuleChecks, shape.shape_parts, context.cohesion_bins, model.neighbour_sums and
 model.two_stages)."""
 

@@ -20,12 +20,8 @@ from cleaner.context import (
     place_keys,
     span_of,
 )
-from cleaner.features import (
-    COLUMNS_CACHE_ENTRIES,
-    BlockFeaturizer,
-    array_from_state,
-    array_state,
-)
+from cleaner.features import BlockFeaturizer, array_from_state, array_state
+from cleaner.ngrams import COLUMNS_CACHE_ENTRIES
 from cleaner.shape import CACHED_BLOCK_MAX_CHARS, is_prose, is_short, summary_of
 
 try:  # see shape.py: the compiled loops are optional

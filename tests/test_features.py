@@ -13,13 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cleaner.features import (
-    BlockFeaturizer,
-    OwnColumns,
-    compiled_own,
-    document_features,
-    own_features,
-)
+from cleaner.features import BlockFeaturizer, document_features
 from cleaner.fixtures import read_fixtures
 from cleaner.model import (
     CONTEXT_OFFSETS,
@@ -32,6 +26,7 @@ from cleaner.model import (
     two_stages,
     two_stages_in_python,
 )
+from cleaner.ngrams import OwnColumns, compiled_own, own_features
 from cleaner.segment import segment_text
 from cleaner.shape import CACHED_BLOCK_MAX_CHARS, CASED_CHECKS, LOWER_CHECKS, summary_of
 from cleaner.store import load_model

@@ -94,9 +94,9 @@ sys.modules["cleaner._own"] = None
 import subprocess
 import sys
 from pathlib import Path
-from cleaner import Cleaner, features, model
+from cleaner import Cleaner, context, model, ngrams, segment, shape
 from tests.test_golden import FIXTURES, GOLDEN, ROOT, raw_text_of
-assert features.compiled_own is None and model.compiled_own is None
+assert all(stage.compiled_own is None for stage in (context, model, ngrams, segment, shape))
 cleaner = Cleaner()
 for fixture in FIXTURES:
     case = fixture.relative_to(ROOT / "fixtures").with_suffix("")
