@@ -6,7 +6,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -14,6 +14,12 @@ from cleaner.blocks import CleanerError
 from cleaner.fixtures import SHARED_CORPUS as DEFAULT_CORPUS
 from cleaner.model import LinearBlockModel
 from cleaner.store import DEFAULT_MODEL as DEFAULT_MODEL_PATH
+
+if TYPE_CHECKING:
+    from cleaner.batch import Totals
+    from cleaner.evaluate import Report
+    from cleaner.io import Plan
+    from cleaner.task import Settings
 
 app = typer.Typer(no_args_is_help=True, pretty_exceptions_show_locals=False, add_completion=False,
                   help="Turn scraped news text into clean article bodies.")
@@ -85,17 +91,9 @@ def clean(
     Records: zcat dump.jsonl.gz | cleaner clean --jsonl - -j 2 > clean.jsonl
     """
     import os
-    import sys
 
-    from cleaner.batch import Run, closing_line
-    from cleaner.io import (
-        HTML_SUFFIXES,
-        JSONL_SUFFIXES,
-        TEXT_SUFFIXES,
-        expand_inputs,
-        plan_outputs,
-        skip_fresh,
-    )
+    from cleaner.batch import closing_line
+    from cleaner.io import skip_fresh
     from cleaner.task import Settings
 
     output_format = output_format or ("jsonl" if jsonl else "text")
@@ -103,28 +101,14 @@ def clean(
         raise typer.BadParameter("must be 'text' or 'jsonl'", param_hint="--format")
     if jobs < 0:
         raise typer.BadParameter("must be 0 (all cores) or more", param_hint="--jobs")
-    names = inputs or ["-"]
-    suffixes = JSONL_SUFFIXES if jsonl else TEXT_SUFFIXES + HTML_SUFFIXES
-    sources = list(expand_inputs(names, suffixes, glob))
-    # A directory mirrors into -o even when it holds a single file.
-    several = len(names) > 1 or any(Path(name).is_dir() for name in names)
-    try:
-        plan = plan_outputs(sources, output, output_format, several, jsonl_input=jsonl)
-    except ValueError as error:
-        raise typer.BadParameter(str(error), param_hint="-o") from None
-    workers = jobs or os.cpu_count() or 1
+    plan = planned_outputs(inputs or ["-"], output, output_format, jsonl, glob)
     # A refused model is one error line, not one per document. Loaded here in every case: this
     # process cleans, forks --jobs workers that inherit it, or ships it to a cluster.
     load_or_exit(model_path)
     plan, skipped = skip_fresh(plan, model_path, force)
     settings = Settings(model_path, output_format, removed is not None, text_field, html_field, id_field)
-    show_bar = not quiet and sys.stderr.isatty()
-    with connect_or_exit(scheduler) as client, (
-            ProgressBar(None if jsonl else len(plan.tasks)) if show_bar else nullcontext()) as bar:
-        run = Run(settings, workers, removed,
-                  report=bar.say if bar else lambda line: typer.echo(line, err=True),
-                  progress=bar, per_file=not quiet, client=client, record_dir=plan.record_dir)
-        totals = run.clean_shards(plan.shards) if jsonl else run.clean_files(plan.tasks, plan.jsonl_file)
+    with connect_or_exit(scheduler) as client:
+        totals = run_plan(plan, settings, jobs or os.cpu_count() or 1, removed, quiet, client, jsonl)
     totals.skipped = skipped
     for collision in plan.collisions:
         typer.echo(f"cleaner: {collision}", err=True)
@@ -132,6 +116,36 @@ def clean(
     if not quiet and (jsonl or totals.documents + totals.failed + skipped > 1):
         typer.echo(closing_line(totals), err=True)
     raise typer.Exit(1 if totals.failed else 0)
+
+
+def planned_outputs(names: list[str], output: Path | None, output_format: str, jsonl: bool,
+                    glob: list[str] | None) -> Plan:
+    """Return where each input's output goes; a usage error (exit 2) when -o cannot take them."""
+    from cleaner.io import HTML_SUFFIXES, JSONL_SUFFIXES, TEXT_SUFFIXES, expand_inputs, plan_outputs
+
+    suffixes = JSONL_SUFFIXES if jsonl else TEXT_SUFFIXES + HTML_SUFFIXES
+    sources = list(expand_inputs(names, suffixes, glob))
+    # A directory mirrors into -o even when it holds a single file.
+    several = len(names) > 1 or any(Path(name).is_dir() for name in names)
+    try:
+        return plan_outputs(sources, output, output_format, several, jsonl_input=jsonl)
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="-o") from None
+
+
+def run_plan(plan: Plan, settings: Settings, workers: int, removed: Path | None, quiet: bool,
+             client: Any, jsonl: bool) -> Totals:
+    """Return the totals of cleaning every planned input, with a progress bar on a terminal."""
+    import sys
+
+    from cleaner.batch import Run
+
+    show_bar = not quiet and sys.stderr.isatty()
+    with ProgressBar(None if jsonl else len(plan.tasks)) if show_bar else nullcontext() as bar:
+        run = Run(settings, workers, removed,
+                  report=bar.say if bar else lambda line: typer.echo(line, err=True),
+                  progress=bar, per_file=not quiet, client=client, record_dir=plan.record_dir)
+        return run.clean_shards(plan.shards) if jsonl else run.clean_files(plan.tasks, plan.jsonl_file)
 
 
 @app.command()
@@ -242,7 +256,6 @@ def evaluate(
         fixture_digests,
         format_report,
         score_sets,
-        update_floors,
     )
 
     model = load_or_exit(model_path)
@@ -259,15 +272,23 @@ def evaluate(
     else:
         typer.echo("\n\n".join(format_report(r) for r in reports))
     if update:
-        lowered = update_floors(reports, floors, allow_regression, digests)
-        if lowered:
-            typer.echo(f"cleaner: {floors}: would lower {', '.join(lowered)}; "
-                       "pass --allow-regression to accept", err=True)
-            raise typer.Exit(1)
+        raise_floors_or_exit(reports, floors, allow_regression, digests)
     if check:
         verdicts = check_floors(reports, floors, digests)
         typer.echo("\n".join(line for line, _ in verdicts), err=True)
         raise typer.Exit(0 if all(ok for _, ok in verdicts) else 1)
+
+
+def raise_floors_or_exit(reports: list[Report], floors: Path, allow_regression: bool,
+                         digests: dict[str, str]) -> None:
+    """Write today's scores as the floors, or exit 1 naming the floors that would go down."""
+    from cleaner.evaluate import update_floors
+
+    lowered = update_floors(reports, floors, allow_regression, digests)
+    if lowered:
+        typer.echo(f"cleaner: {floors}: would lower {', '.join(lowered)}; "
+                   "pass --allow-regression to accept", err=True)
+        raise typer.Exit(1)
 
 
 @app.command()
