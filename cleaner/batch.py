@@ -8,6 +8,7 @@ must stay in order (stdout, JSON Lines outputs, the audit).
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import sys
 from collections import Counter
@@ -131,7 +132,7 @@ class Run:
     """One batch run: feeds tasks to the workers, writes outputs in order, counts and reports."""
 
     def __init__(self, settings: Settings, jobs: int, audit_path: Path | None,
-                 report: Callable[[str], None], progress: Any = None, per_file: bool = True,
+                 report: Callable[[str], None], progress: Any = None, verbosity: int = 0,
                  client: Any = None, record_dir: Path | None = None) -> None:
         self.record_dir = record_dir  # JSON Lines records to one text file each, named by id
         self.first_line: dict[str, str] = {}  # output file -> the record that wrote it
@@ -141,7 +142,9 @@ class Run:
         self.audit_path = audit_path
         self.report = report
         self.progress = progress
-        self.per_file = per_file
+        # -1 (-q): errors only; 0: a line per file; 1 (-v): per JSON Lines record too;
+        # 2 (-vv): each removed block as well (the workers then send their audit lines).
+        self.verbosity = verbosity
         self.totals = Totals()
 
     @property
@@ -162,9 +165,12 @@ class Run:
             out.write(outcome.output)
         if audit is not None:
             audit.write(outcome.audit)
-        if (per_document_line or outcome.notes) and self.per_file:
+        if (per_document_line or outcome.notes or self.verbosity >= 1) and self.verbosity >= 0:
             line = summary_line(outcome.name, outcome.blocks, Counter(dict(outcome.removed)))
             self.report(printable("".join([line, *(f"; {note}" for note in outcome.notes)])))
+        if self.verbosity >= 2:
+            for line in removed_lines(outcome.audit):
+                self.report(printable(line))
 
     def clean_files(self, tasks: list[FileTask], jsonl_file: Path | None) -> Totals:
         """Clean files: written by the workers, or in order to stdout or one JSON Lines file."""
@@ -279,6 +285,23 @@ def stdout_bytes() -> IO[bytes]:
     """Return standard output for bytes, after what was printed to it as text."""
     sys.stdout.flush()
     return sys.stdout.buffer
+
+
+# A removed block is listed (-vv) with this much of its text: enough to recognise the line.
+LISTED_TEXT_CHARS = 100
+
+
+def removed_lines(audit: bytes) -> list[str]:
+    """Return one line per removed block of a document's audit: index, label, probability and
+    the start of its text."""
+    entries = (json.loads(line) for line in audit.splitlines())
+    return [f"  block {entry['block']}: {entry['label']} {entry['probability']:.2f}: "
+            + shorten(entry["text"]) for entry in entries if "block" in entry]
+
+
+def shorten(text: str) -> str:
+    """Return `text` cut to LISTED_TEXT_CHARS characters, an ellipsis saying so."""
+    return text if len(text) <= LISTED_TEXT_CHARS else text[:LISTED_TEXT_CHARS - 1] + "…"
 
 
 def summary_line(source: str, blocks: int, removed: Counter[str]) -> str:

@@ -82,6 +82,7 @@ def clean(
     force: Annotated[bool, typer.Option(help="Clean again even when an output is up to date.")] = False,
     scheduler: Annotated[str | None, typer.Option(envvar="CLEANER_SCHEDULER", help="Dask scheduler (tcp://HOST:8786), or local:N for N local workers; needs cleaner[dask].")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary lines on stderr.")] = False,
+    verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, help="More on stderr: -v a summary line per JSON Lines record too, -vv each removed block as well.")] = 0,
     model_path: ModelOption = DEFAULT_MODEL_PATH,
 ) -> None:
     """Clean scraped articles (text or HTML): keep the article's own lines, drop the noise.
@@ -89,6 +90,8 @@ def clean(
     Example: cleaner clean raw/ -o clean/ -j 2 --removed removed.jsonl
 
     Records: zcat dump.jsonl.gz | cleaner clean --jsonl - -j 2 > clean.jsonl
+
+    What went from one page, and why: cleaner clean page.html -vv > page.txt
     """
     import os
 
@@ -106,9 +109,12 @@ def clean(
     # process cleans, forks --jobs workers that inherit it, or ships it to a cluster.
     load_or_exit(model_path)
     plan, skipped = skip_fresh(plan, model_path, force)
-    settings = Settings(model_path, output_format, removed is not None, text_field, html_field, id_field)
+    verbosity = -1 if quiet else verbose
+    settings = Settings(model_path, output_format, removed is not None, text_field, html_field,
+                        id_field, list_removed=verbosity >= 2)
     with connect_or_exit(scheduler) as client:
-        totals = run_plan(plan, settings, jobs or os.cpu_count() or 1, removed, quiet, client, jsonl)
+        totals = run_plan(plan, settings, jobs or os.cpu_count() or 1, removed, verbosity, client,
+                          jsonl)
     totals.skipped = skipped
     for collision in plan.collisions:
         typer.echo(f"cleaner: {collision}", err=True)
@@ -133,18 +139,18 @@ def planned_outputs(names: list[str], output: Path | None, output_format: str, j
         raise typer.BadParameter(str(error), param_hint="-o") from None
 
 
-def run_plan(plan: Plan, settings: Settings, workers: int, removed: Path | None, quiet: bool,
+def run_plan(plan: Plan, settings: Settings, workers: int, removed: Path | None, verbosity: int,
              client: Any, jsonl: bool) -> Totals:
     """Return the totals of cleaning every planned input, with a progress bar on a terminal."""
     import sys
 
     from cleaner.batch import Run
 
-    show_bar = not quiet and sys.stderr.isatty()
+    show_bar = verbosity >= 0 and sys.stderr.isatty()
     with ProgressBar(None if jsonl else len(plan.tasks)) if show_bar else nullcontext() as bar:
         run = Run(settings, workers, removed,
                   report=bar.say if bar else lambda line: typer.echo(line, err=True),
-                  progress=bar, per_file=not quiet, client=client, record_dir=plan.record_dir)
+                  progress=bar, verbosity=verbosity, client=client, record_dir=plan.record_dir)
         return run.clean_shards(plan.shards) if jsonl else run.clean_files(plan.tasks, plan.jsonl_file)
 
 

@@ -37,10 +37,11 @@ class Settings:
 
     model_path: Path
     output_format: str = "text"
-    audit: bool = False
+    audit: bool = False  # --removed: audit lines, and a `removed` field in JSON Lines records
     text_field: str = "text"
     html_field: str | None = None
     id_field: str = "id"
+    list_removed: bool = False  # -vv: audit lines for the parent to list, nothing written
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,7 +131,7 @@ def finished(name: str, doc: Document, cleaned: Cleaned, settings: Settings,
     notes = tuple(n for n in (doc.meta.get("decoding"), doc.meta.get("extraction"),
                               cut_note(doc, cleaned)) if n)
     audit = ""
-    if settings.audit:
+    if settings.audit or settings.list_removed:
         audit = audit_lines(name, removed_entries(doc, cleaned)) + "".join(
             json_line({"source": name, "note": note}) for note in notes)
     kinds = Counter(v.label.value for v in cleaned.removed)

@@ -76,6 +76,40 @@ def test_removed_audit_accounts_for_every_removed_block(tmp_path: Path) -> None:
     assert note == {"source": str(source), "note": "cut 57% of its text"}
 
 
+def test_vv_lists_each_removed_block_on_stderr_and_stdout_stays_the_article(tmp_path: Path) -> None:
+    source = tmp_path / "a.txt"
+    source.write_text(ARTICLE)
+    result = run("clean", str(source), "-vv")
+    lines = result.stderr.splitlines()
+    assert result.exit_code == 0
+    assert lines[0] == f"{source}: 5 blocks, 2 removed (consent 1, footer 1); cut 57% of its text"
+    assert [line.split(": ", 1)[0] for line in lines[1:]] == ["  block 1", "  block 4"]
+    assert lines[1].startswith("  block 1: consent 0.")
+    assert lines[1].endswith(": We use your sign-up to provide content in ways you’ve consented to "
+                             "and to improve our understanding…")  # 100 characters of the banner
+    assert lines[2].endswith(": Source: Read Full Article")
+    assert result.stdout == run("clean", str(source), "-q").stdout
+
+
+def test_v_gives_a_line_per_record_and_vv_never_adds_fields_to_the_records(tmp_path: Path) -> None:
+    source = tmp_path / "dump.jsonl"
+    more = "".join(f"Residents said paragraph {i} of the story was the longest yet, and the "
+                   "council agreed to print it in full.\n" for i in range(3))
+    longer = ARTICLE.replace("Source: Read Full Article", more + "Source: Read Full Article")
+    source.write_text("".join(json.dumps({"id": name, "text": longer}) + "\n" for name in "ab"))
+    plain, once, twice, quiet = (run("clean", "--jsonl", str(source), *flags)
+                                 for flags in ([], ["-v"], ["-vv"], ["-vv", "-q"]))
+    assert len(plain.stderr.splitlines()) == 1  # the closing line only
+    assert once.stderr.splitlines()[:-1] == ["a: 8 blocks, 2 removed (consent 1, footer 1)",
+                                             "b: 8 blocks, 2 removed (consent 1, footer 1)"]
+    assert [line[:9] for line in twice.stderr.splitlines()[:-1]] == [
+        "a: 8 bloc", "  block 1", "  block 7", "b: 8 bloc", "  block 1", "  block 7"]
+    assert quiet.stderr == ""
+    assert plain.stdout == once.stdout == twice.stdout == quiet.stdout
+    assert all(set(json.loads(line)) == {"id", "text", "clean_text"}
+               for line in twice.stdout.splitlines())
+
+
 def test_a_bad_file_fails_alone_and_the_rest_of_the_batch_is_written(tmp_path: Path) -> None:
     raw = tmp_path / "raw"
     raw.mkdir()
