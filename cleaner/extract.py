@@ -16,6 +16,7 @@ from cleaner.prune import (
     drop_link_lists,
     drop_what_trafilatura_deletes,
     paragraph_chars,
+    without_end_notes,
 )
 from cleaner.segment import VISIBLE_LINE
 from cleaner.shape import is_prose
@@ -45,7 +46,7 @@ def page_text(data: bytes) -> PageText:
     drop_what_trafilatura_deletes(tree)
     drop_blocks_named_as_noise(tree)
     drop_link_lists(tree)
-    text = with_rest_of_split_body(tree, extract_article(tree))
+    text = without_end_notes(tree, with_rest_of_split_body(tree, extract_article(tree)))
     title, text = headline_first(title, h1s, text)
     return PageText(text, {"title": title})
 

@@ -1,9 +1,10 @@
-"""The page's furniture, pruned before trafilatura runs: what it would delete anyway, blocks
-whose class or id names them as noise, and lists made mostly of links."""
+"""The page's furniture, pruned: before trafilatura runs, what it would delete anyway, blocks whose
+class or id names them as noise and lists made mostly of links; after it, italic end notes."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Any
 
 # Elements trafilatura deletes in any case, deleted before it runs: its XPath passes (regex
@@ -144,3 +145,64 @@ def held_little(tree: Any, elements: list[Any]) -> list[Any]:
 def paragraph_chars(element: Any) -> int:
     """Return how many characters of text the <p> elements in `element` (itself too) hold."""
     return sum(len("".join(p.itertext())) for p in element.iter("p"))
+
+
+# An article's last lines are often a note set in italics with a link in it: a follow prompt
+# ("Follow @BGRDeals on Twitter ..."), the author's book plug, a newsletter pitch, "First
+# published in The Conversation". Such a paragraph goes when it is among the last END_NOTE_LINES
+# lines of the extracted text, at least END_NOTE_ITALIC_SHARE of its characters in <em> or <i>,
+# and holds a link. On the 439 bench pages (2026-12-06) this took 7 lines off 6 scrapinghub
+# pages and 10 off 10 fundus pages (one of which then kept its "Quelle: ntv.de" line); the
+# leftover noise lines went from 8 to 5 and from 19 to 15, F1 from 0.9759 to 0.9764 and from
+# 0.9565 to 0.9569. Three of the lines are article text to the benchmarks' truth and footers to
+# this project's labels: "This article was reprinted on Wired.com.", a "Dear Abby is written
+# by ..." bio and a pointer to a gallery's website. Italic end lines without a link stay: on
+# scrapinghub most are "(Reporting by ...; Editing by ...)" and "Contributing:" lines, which
+# its truth counts as article text. It costs 0.12 to 0.17 ms of a page's 14 to 20 ms.
+END_NOTE_LINES = 3
+END_NOTE_ITALIC_SHARE = 0.9
+END_NOTE_BLOCK_TAGS = frozenset(("p", "div", "li", "blockquote", "td", "dd", "section", "article",
+                                 "aside", "h1", "h2", "h3", "h4", "h5", "h6"))
+
+
+def without_end_notes(tree: Any, text: str) -> str:
+    """Return `text` without the italic notes with a link among its last END_NOTE_LINES lines.
+
+    Nothing goes from a text of END_NOTE_LINES lines or fewer, nor when such a note also stands
+    before the last lines: that site sets some of its article text this way.
+    """
+    notes = italic_notes_with_a_link(tree)
+    lines = text.split("\n")
+    if not notes or len(lines) <= END_NOTE_LINES:
+        return text
+    is_note = [" ".join(line.removeprefix("- ").split()) in notes for line in lines]
+    tail = len(lines) - END_NOTE_LINES
+    if any(is_note[:tail]):
+        return text
+    return "\n".join(line for line, note in zip(lines, is_note, strict=True) if not note)
+
+
+def italic_notes_with_a_link(tree: Any) -> set[str]:
+    """Return the text (spaces normalised) of the blocks that are set in italics and hold a
+    link: the nearest block around an <em> or <i>, when that block is one."""
+    blocks = {block for italic in tree.iter("em", "i")
+              if (block := next(italic.iterancestors(*END_NOTE_BLOCK_TAGS), None)) is not None}
+    return {" ".join(block.text_content().split()) for block in blocks
+            if block.find(".//a") is not None and is_mostly_italic(block)}
+
+
+def is_mostly_italic(block: Any) -> bool:
+    """Tell whether at least END_NOTE_ITALIC_SHARE of `block`'s visible characters sit in <em>
+    or <i> elements (an italic element inside another counted once, with the outer one)."""
+    italic = sum(visible_chars(element) for element in block.iter("em", "i")
+                 if not any(outer.tag in ("em", "i") for outer in ancestors_below(element, block)))
+    total = visible_chars(block)
+    return total > 0 and italic >= END_NOTE_ITALIC_SHARE * total
+
+
+def ancestors_below(element: Any, block: Any) -> Iterator[Any]:
+    """Yield the ancestors of `element` up to, and without, `block`."""
+    for ancestor in element.iterancestors():
+        if ancestor is block:
+            return
+        yield ancestor

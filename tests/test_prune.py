@@ -1,5 +1,5 @@
-"""The page's furniture pruned before extraction (cleaner/prune.py), seen through
-segment_html: what goes, and the article text that must stay."""
+"""The page's furniture pruned before extraction and the end notes after it (cleaner/prune.py),
+seen through segment_html: what goes, and the article text that must stay."""
 
 from __future__ import annotations
 
@@ -101,3 +101,35 @@ def test_an_article_only_in_noscript_is_still_extracted() -> None:
     page = f"<html><body><div id='app'></div><noscript>{ARTICLE}</noscript></body></html>"
     doc = segment_html(page.encode())
     assert [block.text for block in doc.blocks] == [f"{PARAGRAPH} Paragraph {i}." for i in range(5)]
+
+
+FOLLOW = ("<p><em>Follow our science desk on <a href='https://example.org/follow'>the social "
+          "network of your choice</a> for more stories like this one.</em></p>")
+FOLLOW_LINE = ("Follow our science desk on the social network of your choice for more stories "
+               "like this one.")
+
+
+def texts_of_page(body: str) -> list[str]:
+    page = f"<html><body><h1>{HEADLINE}</h1><article>{body}</article></body></html>"
+    return [block.text for block in segment_html(page.encode()).blocks]
+
+
+def test_an_italic_note_with_a_link_after_the_article_goes() -> None:
+    assert texts_of_page(ARTICLE + FOLLOW) == [HEADLINE, *(f"{PARAGRAPH} Paragraph {i}."
+                                                          for i in range(5))]
+
+
+def test_italic_lines_stay_in_the_article_without_a_link_or_mostly_roman() -> None:
+    reporting = "<p><em>Reporting by Jo Bloggs in Leeds; editing by Sam Smith and Ann Lee.</em></p>"
+    mostly_roman = ("<p>The council has <em>published</em> the full report, with the engineers' "
+                    "notes, on <a href='/report'>its website</a> for anyone to read.</p>")
+    texts = texts_of_page(ARTICLE + reporting + mostly_roman)
+    assert texts[-2:] == ["Reporting by Jo Bloggs in Leeds; editing by Sam Smith and Ann Lee.",
+                          ("The council has published the full report, with the engineers' "
+                           "notes, on its website for anyone to read.")]
+
+
+def test_the_same_note_before_the_last_lines_keeps_the_article_as_it_is() -> None:
+    # a site that sets article text in italics with links: nothing of it is an end note
+    assert FOLLOW_LINE in texts_of_page(FOLLOW + ARTICLE)
+    assert texts_of_page(FOLLOW + ARTICLE + FOLLOW).count(FOLLOW_LINE) == 2
