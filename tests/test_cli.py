@@ -286,7 +286,7 @@ def test_progress_bar_runs_no_thread_for_forked_workers_to_inherit() -> None:
     # (stderr's, while drawing) would leave it held forever in every worker.
     import threading
 
-    from cleaner.cli import ProgressBar
+    from cleaner.progress import ProgressBar
 
     before = threading.active_count()
     with ProgressBar(3) as bar:
