@@ -17,6 +17,7 @@ from cleaner.prune import (
     drop_what_trafilatura_deletes,
     paragraph_chars,
     without_end_notes,
+    without_trailing_links,
 )
 from cleaner.segment import VISIBLE_LINE
 from cleaner.shape import is_prose
@@ -46,7 +47,8 @@ def page_text(data: bytes) -> PageText:
     drop_what_trafilatura_deletes(tree)
     drop_blocks_named_as_noise(tree)
     drop_link_lists(tree)
-    text = without_end_notes(tree, with_rest_of_split_body(tree, extract_article(tree)))
+    text = with_rest_of_split_body(tree, extract_article(tree))
+    text = without_trailing_links(tree, without_end_notes(tree, text))
     title, text = headline_first(title, h1s, text)
     return PageText(text, {"title": title})
 

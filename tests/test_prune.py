@@ -133,3 +133,31 @@ def test_the_same_note_before_the_last_lines_keeps_the_article_as_it_is() -> Non
     # a site that sets article text in italics with links: nothing of it is an end note
     assert FOLLOW_LINE in texts_of_page(FOLLOW + ARTICLE)
     assert texts_of_page(FOLLOW + ARTICLE + FOLLOW).count(FOLLOW_LINE) == 2
+
+
+def linked(headline: str, href: str = "/next") -> str:
+    return f"<p><a href='{href}'>{headline}</a></p>"
+
+
+TEASERS = ["Council votes to close the old bridge for repairs next spring",
+           "Ferry timetable changes from Monday as the river rises again"]
+
+
+def test_the_link_lines_that_end_the_text_go() -> None:
+    texts = texts_of_page(ARTICLE + "".join(linked(t) for t in TEASERS))
+    assert texts == [HEADLINE, *(f"{PARAGRAPH} Paragraph {i}." for i in range(5))]
+
+
+def test_a_last_line_with_a_link_in_its_sentence_stays() -> None:
+    closing = ("<p>The council has published <a href='/report'>the full report</a> on its "
+               "website for anyone who wants to read the engineers' notes.</p>")
+    assert texts_of_page(ARTICLE + closing)[-1] == (
+        "The council has published the full report on its website for anyone who wants to read"
+        " the engineers' notes.")
+
+
+def test_a_text_that_only_lists_links_keeps_them() -> None:
+    many = [f"{TEASERS[i % 2]}, part {i}" for i in range(12)]
+    assert texts_of_page("".join(linked(t, f"/{i}") for i, t in enumerate(TEASERS))) == [
+        HEADLINE, *TEASERS]
+    assert texts_of_page(ARTICLE + "".join(linked(t, f"/{i}") for i, t in enumerate(many)))[-12:] == many
