@@ -14,6 +14,7 @@ from cleaner.prune import (
     NOISE_NAME,
     drop_blocks_named_as_noise,
     drop_link_lists,
+    drop_table_captions,
     drop_what_trafilatura_deletes,
     paragraph_chars,
     without_end_notes,
@@ -44,6 +45,7 @@ def page_text(data: bytes) -> PageText:
     title = headline_of(tree, h1s)  # read before extraction, which prunes the tree
     if cut_by_depth_limit(tree):
         return PageText(f"{title}\n{flat_text(data)}", {"title": title, "extraction": DEEP_PAGE_NOTE})
+    drop_table_captions(tree)
     drop_what_trafilatura_deletes(tree)
     drop_blocks_named_as_noise(tree)
     drop_link_lists(tree)

@@ -161,3 +161,28 @@ def test_a_text_that_only_lists_links_keeps_them() -> None:
     assert texts_of_page("".join(linked(t, f"/{i}") for i, t in enumerate(TEASERS))) == [
         HEADLINE, *TEASERS]
     assert texts_of_page(ARTICLE + "".join(linked(t, f"/{i}") for i, t in enumerate(many)))[-12:] == many
+
+
+CAPTION = ("The old bridge seen from the north bank on Tuesday morning, before the council vote. "
+           "(Photo: River Trust)")
+
+
+def test_a_picture_and_its_caption_in_a_table_cell_go() -> None:
+    cell = f"<table><tr><td><img src='bridge.jpg'><div>{CAPTION}</div></td></tr></table>"
+    paragraphs = [f"<p>{PARAGRAPH} Paragraph {i}.</p>" for i in range(5)]
+    texts = texts_of_page("".join(paragraphs[:2]) + cell + "".join(paragraphs[2:]))
+    assert not any("north bank" in text for text in texts)
+    assert texts[1:] == [f"{PARAGRAPH} Paragraph {i}." for i in range(5)]
+
+
+def test_table_cells_with_pictures_stay_when_they_hold_names_or_the_article() -> None:
+    results = ("<table>" + "".join(f"<tr><td><img src='{flag}.png'> {name}</td><td>{score}</td></tr>"
+                                   for flag, name, score in (("us", "Simone Biles", "15.366"),
+                                                             ("br", "Rebeca Andrade", "15.100")))
+               + "</table>")
+    assert any("Simone Biles" in text for text in texts_of_page(ARTICLE + results))
+    steps = [f"Step {i}: {PARAGRAPH} Then wait for the glue to dry overnight." for i in range(6)]
+    how_to = ("<table>" + "".join(f"<tr><td><img src='{i}.jpg'>{step}</td></tr>"
+                                  for i, step in enumerate(steps)) + "</table><p>Good luck!</p>")
+    texts = " ".join(texts_of_page(how_to))
+    assert all(step in texts for step in steps)
