@@ -1,6 +1,6 @@
-"""The page's furniture, pruned: before trafilatura runs, what it would delete anyway, blocks whose
-class or id names them as noise and lists made mostly of links; after it, italic end notes and
-the link lines that end the text."""
+"""The page's furniture, pruned. Before trafilatura runs: captions in table cells, what it would
+delete anyway, blocks whose class or id names them as noise, lists made mostly of links. After
+it: italic end notes and the link lines that end the text."""
 
 from __future__ import annotations
 
