@@ -299,9 +299,9 @@ def removed_lines(audit: bytes) -> list[str]:
             + shorten(entry["text"]) for entry in entries if "block" in entry]
 
 
-def shorten(text: str) -> str:
-    """Return `text` cut to LISTED_TEXT_CHARS characters, an ellipsis saying so."""
-    return text if len(text) <= LISTED_TEXT_CHARS else text[:LISTED_TEXT_CHARS - 1] + "…"
+def shorten(text: str, width: int = LISTED_TEXT_CHARS) -> str:
+    """Return `text` cut to `width` characters, an ellipsis saying so (also `cleaner explain`)."""
+    return text if len(text) <= width else text[:width - 1] + "…"
 
 
 def summary_line(source: str, blocks: int, removed: Counter[str]) -> str:

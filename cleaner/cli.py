@@ -310,6 +310,7 @@ def explain(
     from rich.console import Console
     from rich.table import Table
 
+    from cleaner.batch import shorten
     from cleaner.clean import verdicts_for
     from cleaner.io import Source
     from cleaner.task import load_document
@@ -323,9 +324,8 @@ def explain(
     table = Table("#", "label", "p", "text", title=source, show_lines=False)
     for block, verdict in zip(doc.blocks, verdicts_for(doc, model), strict=True):
         style = "" if verdict.label.is_kept else "bold red"
-        text = block.text if len(block.text) <= width else block.text[: width - 1] + "…"
-        table.add_row(str(block.index), verdict.label.value, f"{verdict.confidence:.2f}", text,
-                      style=style)
+        table.add_row(str(block.index), verdict.label.value, f"{verdict.confidence:.2f}",
+                      shorten(block.text, width), style=style)
     Console(soft_wrap=False).print(table)
 
 

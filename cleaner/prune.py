@@ -56,14 +56,13 @@ TABLE_CAPTIONS_MAX_SHARE = 0.25
 
 def drop_table_captions(tree: Any) -> None:
     """Delete from `tree` the table cells that hold a picture and a caption of a sentence."""
-    cells = [cell for cell in tree.iter("td", "th") if cell.find(".//img") is not None
-             and is_caption_text(" ".join(cell.text_content().split()))]
-    if not cells:
+    captions = {cell: text for cell in tree.iter("td", "th") if cell.find(".//img") is not None
+                and is_caption_text(text := " ".join(cell.text_content().split()))}
+    if not captions:
         return
-    captions = sum(len(cell.text_content()) for cell in cells)
-    if captions >= TABLE_CAPTIONS_MAX_SHARE * paragraph_chars(tree):
+    if sum(map(len, captions.values())) >= TABLE_CAPTIONS_MAX_SHARE * paragraph_chars(tree):
         return
-    for cell in cells:
+    for cell in captions:
         cell.drop_tree()
 
 
@@ -206,9 +205,9 @@ def without_end_notes(tree: Any, text: str) -> str:
     Nothing goes from a text of END_NOTE_LINES lines or fewer, nor when such a note also stands
     before the last lines: that site sets some of its article text this way.
     """
-    notes = italic_notes_with_a_link(tree)
     lines = text.split("\n")
-    if not notes or len(lines) <= END_NOTE_LINES:
+    notes = italic_notes_with_a_link(tree) if len(lines) > END_NOTE_LINES else set()
+    if not notes:
         return text
     is_note = [" ".join(line.removeprefix("- ").split()) in notes for line in lines]
     tail = len(lines) - END_NOTE_LINES
