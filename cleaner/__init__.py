@@ -49,11 +49,12 @@ def __getattr__(name: str) -> Any:
 class Cleaner:
     """A loaded model, ready to clean many documents."""
 
-    def __init__(self, model_path: Path | None = None) -> None:
+    def __init__(self, model_path: Path | None = None, favor: str = "recall") -> None:
+        """Load the model; `favor` picks its keep threshold (see `cleaner clean --favor`)."""
         from cleaner.store import DEFAULT_MODEL, load_model
 
         self.model_path = model_path or DEFAULT_MODEL
-        self.model: LinearBlockModel = load_model(self.model_path)
+        self.model: LinearBlockModel = load_model(self.model_path, favor)
 
     def clean_text(self, text: str, doc_id: str = "-") -> Cleaned:
         """Return the clean article of one scraped text."""

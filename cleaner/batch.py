@@ -104,7 +104,7 @@ def forked_outcomes(work: Callable[[Task, Settings], Outcome], tasks: Iterable[T
 
     from cleaner.workers import ordered_results
 
-    model_at(settings.model_path)
+    model_at(settings.model_path, settings.favor)
     clean_chunk = partial(work_on_chunk, work, settings=settings)
     for outcomes_of_chunk in ordered_results(clean_chunk, chunks(tasks, chunk_size), jobs):
         yield from outcomes_of_chunk

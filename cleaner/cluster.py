@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from cleaner.model import LinearBlockModel
-from cleaner.store import DEFAULT_MODEL, load_model, manifest_path
+from cleaner.store import DEFAULT_FAVOR, DEFAULT_MODEL, load_model, manifest_path
 from cleaner.task import Outcome, RecordTask, Settings, clean_record, preload_model
 
 Task = TypeVar("Task")
@@ -46,20 +46,21 @@ def read_blob(model_path: Path = DEFAULT_MODEL) -> ModelBlob:
                      hashlib.sha256(model).hexdigest())
 
 
-_LOADED: dict[str, LinearBlockModel] = {}
+_LOADED: dict[tuple[str, str], LinearBlockModel] = {}
 _LOCK = threading.Lock()
 
 
-def model_of(blob: ModelBlob) -> LinearBlockModel:
-    """Return the model in `blob`, loaded once per worker process and checked like any model."""
+def model_of(blob: ModelBlob, favor: str = DEFAULT_FAVOR) -> LinearBlockModel:
+    """Return the model in `blob` deciding as `favor` asks, loaded once per worker process and
+    checked like any model."""
     with _LOCK:  # a Dask worker runs tasks on several threads
-        if blob.sha256 not in _LOADED:
+        if (blob.sha256, favor) not in _LOADED:
             with tempfile.TemporaryDirectory(prefix="cleaner-model-") as folder:
                 path = Path(folder) / blob.name
                 path.write_bytes(blob.model)
                 manifest_path(path).write_bytes(blob.manifest)
-                _LOADED[blob.sha256] = load_model(path)
-        return _LOADED[blob.sha256]
+                _LOADED[blob.sha256, favor] = load_model(path, favor)
+        return _LOADED[blob.sha256, favor]
 
 
 def clean_partition(records: Iterable[dict[str, Any]], blob: ModelBlob,
@@ -67,7 +68,7 @@ def clean_partition(records: Iterable[dict[str, Any]], blob: ModelBlob,
     """Return a partition's records with `clean_text` added, or `clean_error` saying why not."""
     import json
 
-    preload_model(settings.model_path, model_of(blob))
+    preload_model(settings.model_path, settings.favor, model_of(blob, settings.favor))
     cleaned = []
     for number, record in enumerate(records, 1):
         outcome = clean_record(RecordTask("partition", number, json.dumps(record).encode()), settings)
@@ -79,7 +80,8 @@ def clean_partition(records: Iterable[dict[str, Any]], blob: ModelBlob,
 
 
 def clean_bag(bag: Any, model_path: Path = DEFAULT_MODEL, text_field: str = "text",
-              html_field: str | None = None, id_field: str = "id", removed: bool = False) -> Any:
+              html_field: str | None = None, id_field: str = "id", removed: bool = False,
+              favor: str = DEFAULT_FAVOR) -> Any:
     """Return a Dask bag of the records of `bag` (dicts) with `clean_text` added.
 
     Example: clean_bag(db.read_text("raw/*.jsonl").map(json.loads)).map(json.dumps)
@@ -88,17 +90,20 @@ def clean_bag(bag: Any, model_path: Path = DEFAULT_MODEL, text_field: str = "tex
     from dask.delayed import delayed
 
     blob = delayed(read_blob(model_path), pure=True)  # one graph key: fetched once per worker
-    settings = Settings(model_path, "jsonl", removed, text_field, html_field, id_field)
+    settings = Settings(model_path, "jsonl", removed, text_field, html_field, id_field,
+                        favor=favor)
     return bag.map_partitions(clean_partition, blob, settings)
 
 
 def clean_dataframe(frame: Any, model_path: Path = DEFAULT_MODEL, text_field: str = "text",
-                    html_field: str | None = None, id_field: str = "id") -> Any:
+                    html_field: str | None = None, id_field: str = "id",
+                    favor: str = DEFAULT_FAVOR) -> Any:
     """Return a Dask DataFrame with a `clean_text` column (and `clean_error`, empty when fine)."""
     from dask.delayed import delayed
 
     blob = delayed(read_blob(model_path), pure=True)
-    settings = Settings(model_path, "jsonl", False, text_field, html_field, id_field)
+    settings = Settings(model_path, "jsonl", False, text_field, html_field, id_field,
+                        favor=favor)
     meta = frame._meta.assign(clean_text="", clean_error="")
     return frame.map_partitions(clean_frame, blob, settings, meta=meta)
 
@@ -129,7 +134,7 @@ def connect(scheduler: str) -> Any:
 def run_batch(work: Callable[[Any, Settings], Outcome], tasks: list[Any], settings: Settings,
               blob: ModelBlob) -> list[Outcome]:
     """Clean one batch of tasks on a worker, with the model shipped in `blob`."""
-    preload_model(settings.model_path, model_of(blob))
+    preload_model(settings.model_path, settings.favor, model_of(blob, settings.favor))
     return [work(task, settings) for task in tasks]
 
 

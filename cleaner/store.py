@@ -18,6 +18,12 @@ MODEL_FORMAT = 1
 DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "models" / "cleaner.joblib"
 # Distribution name -> import name, for the libraries a saved model depends on.
 REPRODUCED_PACKAGES = {"scikit-learn": "sklearn", "numpy": "numpy", "joblib": "joblib"}
+# The trade-offs `cleaner clean --favor` offers: the share of article lines each keeps on sites
+# the model never saw, as training measures it (grouped cross-validation). Training tunes one
+# keep threshold per entry and writes them to the manifest. "recall" is the default: losing a
+# sentence of the article is worse than leaving a line of noise in.
+FAVOR_CONTENT_KEPT = {"recall": 0.995, "balanced": 0.99, "precision": 0.98}
+DEFAULT_FAVOR = "recall"
 
 
 def manifest_path(model_path: Path) -> Path:
@@ -123,8 +129,9 @@ def same_release(built: str | None, installed: str) -> bool:
         return built == installed
 
 
-def load_model(path: Path = DEFAULT_MODEL) -> LinearBlockModel:
-    """Return the saved model after its manifest checks pass; unpickle nothing otherwise.
+def load_model(path: Path = DEFAULT_MODEL, favor: str = DEFAULT_FAVOR) -> LinearBlockModel:
+    """Return the saved model after its manifest checks pass, deciding with the keep threshold
+    trained for `favor`; unpickle nothing otherwise.
 
     The model holds no array objects (they pickle as bytes), so joblib.dump wrote a plain
     pickle stream, which joblib.load reads too. Python's C unpickler reads it without importing
@@ -133,10 +140,28 @@ def load_model(path: Path = DEFAULT_MODEL) -> LinearBlockModel:
     """
     import pickle
 
-    check_manifest(path)
+    threshold = favored_threshold(path, check_manifest(path), favor)
     with path.open("rb") as stream:
         model = pickle.load(stream)
     if not isinstance(model, LinearBlockModel):
         raise CleanerError(str(path), "not a cleaner model; run 'make model'")
-    return model
+    if threshold is None:
+        return model
+    import dataclasses
+
+    return dataclasses.replace(model, keep_threshold=threshold)
+
+
+def favored_threshold(path: Path, manifest: dict[str, Any], favor: str) -> float | None:
+    """Return the keep threshold the manifest holds for `favor` (None: the model's own)."""
+    if favor == DEFAULT_FAVOR:
+        return None
+    if favor not in FAVOR_CONTENT_KEPT:
+        raise CleanerError(str(path), f"no trade-off '{favor}'; use one of "
+                                      f"{', '.join(FAVOR_CONTENT_KEPT)}")
+    threshold = manifest.get("keep_thresholds", {}).get(favor)
+    if not isinstance(threshold, float):
+        raise CleanerError(str(path), f"its manifest has no '{favor}' threshold (trained before "
+                                      f"--favor); run 'make model'")
+    return threshold
 

@@ -28,7 +28,7 @@ from cleaner.io import (
 )
 from cleaner.model import LinearBlockModel
 from cleaner.segment import segment_text
-from cleaner.store import load_model
+from cleaner.store import DEFAULT_FAVOR, load_model
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +42,7 @@ class Settings:
     html_field: str | None = None
     id_field: str = "id"
     list_removed: bool = False  # -vv: audit lines for the parent to list, nothing written
+    favor: str = DEFAULT_FAVOR  # --favor: which of the model's keep thresholds decides
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,23 +83,25 @@ class Outcome:
                          self.error, self.notes, self.line)
 
 
-_PRELOADED: dict[Path, LinearBlockModel] = {}
+_PRELOADED: dict[tuple[Path, str], LinearBlockModel] = {}
 
 
-def preload_model(path: Path, model: LinearBlockModel) -> None:
-    """Make `model_at(path)` return `model` in this process (a cluster worker got it shipped)."""
-    _PRELOADED[path] = model
+def preload_model(path: Path, favor: str, model: LinearBlockModel) -> None:
+    """Make `model_at(path, favor)` return `model` in this process (a cluster worker got it
+    shipped)."""
+    _PRELOADED[path, favor] = model
 
 
-def model_at(path: Path) -> LinearBlockModel:
-    """Return the model at `path`, loaded once per process (workers are reused across tasks)."""
-    return _PRELOADED.get(path) or load_once(path)
+def model_at(path: Path, favor: str = DEFAULT_FAVOR) -> LinearBlockModel:
+    """Return the model at `path` deciding as `favor` asks, loaded once per process (workers
+    are reused across tasks)."""
+    return _PRELOADED.get((path, favor)) or load_once(path, favor)
 
 
 @lru_cache(maxsize=2)
-def load_once(path: Path) -> LinearBlockModel:
-    """Return the model at `path`, loading it on the first call only."""
-    return load_model(path)
+def load_once(path: Path, favor: str) -> LinearBlockModel:
+    """Return the model at `path` for `favor`, loading it on the first call only."""
+    return load_model(path, favor)
 
 
 def load_document(source: Source, data: bytes | None = None) -> Document:
@@ -158,7 +161,7 @@ def clean_file(task: FileTask, settings: Settings) -> Outcome:
     name = task.source.path
     try:
         doc = load_document(task.source, task.data)
-        cleaned = clean_document(doc, model_at(settings.model_path))
+        cleaned = clean_document(doc, model_at(settings.model_path, settings.favor))
     except CleanerError as error:
         return Outcome(name, error=str(error))
     if task.destination is None:
@@ -190,7 +193,7 @@ def clean_record(task: RecordTask, settings: Settings) -> Outcome:
             doc = segment_html(value.encode("utf-8", "backslashreplace"), doc_id=name)
         else:
             doc = segment_text(value, doc_id=name)
-        cleaned = clean_document(doc, model_at(settings.model_path))
+        cleaned = clean_document(doc, model_at(settings.model_path, settings.favor))
     except CleanerError as error:
         return Outcome(where, error=str(error))
     if settings.output_format == "text":  # one file per record, named by its id

@@ -30,14 +30,14 @@ from cleaner.model import (
     context_matrix,
     export,
 )
-from cleaner.store import save_model, sha256_of
+from cleaner.store import DEFAULT_FAVOR, FAVOR_CONTENT_KEPT, save_model, sha256_of
 
 if TYPE_CHECKING:
     from sklearn.pipeline import Pipeline
 
 # Losing article text is worse than keeping noise: the threshold is tuned to keep this share of
 # content blocks on sites the model never saw (grouped cross-validation).
-TARGET_CONTENT_RECALL = 0.995
+TARGET_CONTENT_RECALL = FAVOR_CONTENT_KEPT[DEFAULT_FAVOR]
 MIN_KEEP_THRESHOLD = 0.02
 THRESHOLD_STEP = 0.9
 BISECT_STEPS = 4
@@ -250,25 +250,47 @@ def cleaned_copy(item: Labeled) -> Labeled:
 
 
 @one_blas_thread()
-def cross_validate(items: list[Labeled], estimator: str) -> tuple[float, list[Report]]:
-    """Return the keep threshold tuned on unseen sites, and the scores on hand-labeled and all.
+def cross_validate(items: list[Labeled], estimator: str,
+                   favors: tuple[str, ...] = (DEFAULT_FAVOR,)) -> tuple[dict[str, float], list[Report]]:
+    """Return the keep threshold tuned on unseen sites for each trade-off in `favors` (the
+    first is the model's own), and the scores: the first's on hand-labeled and on all
+    documents, then each other's on hand-labeled ones.
 
-    Both are measured as `cleaner clean` runs, repeated passes included.
+    All are measured as `cleaner clean` runs, repeated passes included.
     """
     models = out_of_fold_models(items, estimator)
     hand = [i for i, item in enumerate(items) if item.origin in HAND_LABELED]
     hand_items, hand_models = [items[i] for i in hand], [models[i] for i in hand]
-    first_pass = tune_keep_threshold(hand_items, [model.probabilities(item.doc)
-                                                  for model, item in zip(hand_models, hand_items,
-                                                                         strict=True)])
-    threshold = tune_for_cleaning(hand_items, hand_models, first_pass)
+    probabilities = [model.probabilities(item.doc)
+                     for model, item in zip(hand_models, hand_items, strict=True)]
+    thresholds: dict[str, float] = {}
+    reports: list[Report] = []
+    for favor in favors:
+        kept = FAVOR_CONTENT_KEPT[favor]
+        thresholds[favor] = tune_for_cleaning(
+            hand_items, hand_models, tune_keep_threshold(hand_items, probabilities, kept), kept)
+        first = not reports  # the model's own trade-off: scored on everything too
+        reports += cv_reports(items if first else hand_items, models if first else hand_models,
+                              thresholds[favor], estimator if first else f"{estimator} --favor {favor}")
+    return thresholds, reports
+
+
+def cv_reports(items: list[Labeled], models: list[LinearBlockModel], threshold: float,
+               name: str) -> list[Report]:
+    """Return the scores of cleaning `items` at `threshold`: on the hand-labeled ones, with each
+    origin's content kept, then on all of them when some are not hand-labeled."""
     labels = cleaned_labels(items, models, threshold)
-    reports = [score(f"{estimator}: grouped cross-validation, {name}",
-                     [items[i].labels for i in rows], [labels[i] for i in rows])
-               for name, rows in (("hand-labeled", hand), ("everything", range(len(items))))]
+    hand = [i for i, item in enumerate(items) if item.origin in HAND_LABELED]
+    hand_items, hand_labels = [items[i] for i in hand], [labels[i] for i in hand]
     by_origin = {f"content kept, {origin}": kept for origin, kept
-                 in content_kept_by_origin(hand_items, [labels[i] for i in hand]).items()}
-    return threshold, [dataclasses.replace(reports[0], extra=by_origin), reports[1]]
+                 in content_kept_by_origin(hand_items, hand_labels).items()}
+    reports = [dataclasses.replace(score(f"{name}: grouped cross-validation, hand-labeled",
+                                         [item.labels for item in hand_items], hand_labels),
+                                   extra=by_origin)]
+    if len(hand) < len(items):
+        reports.append(score(f"{name}: grouped cross-validation, everything",
+                             [item.labels for item in items], labels))
+    return reports
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -317,13 +339,17 @@ def label_place(item: Labeled, index: int) -> str:
 def train_and_save(items: list[Labeled], inventory: dict[str, Any], path: Path,
                    estimator: str = DEFAULT_ESTIMATOR) -> tuple[dict[str, Any], list[Report]]:
     """Cross-validate by site, tune the keep threshold, fit on everything, save; return both."""
-    threshold, reports = cross_validate(items, estimator)
-    model = dataclasses.replace(fit_model(items, estimator), keep_threshold=threshold)
+    thresholds, reports = cross_validate(items, estimator, tuple(FAVOR_CONTENT_KEPT))
+    model = dataclasses.replace(fit_model(items, estimator),
+                                keep_threshold=thresholds[DEFAULT_FAVOR])
+    favored = {f"hand_labeled_{favor}": report.as_dict() for favor, report
+               in zip(list(FAVOR_CONTENT_KEPT)[1:], reports[2:], strict=True)}
     record = {"estimator": estimator, "estimator_params": CANDIDATES[estimator], "seed": SEED,
               "origin_weights": ORIGIN_WEIGHTS,
               "training_data": inventory,
+              "keep_thresholds": thresholds,
               "cross_validation": {"hand_labeled": reports[0].as_dict(),
-                                   "everything": reports[1].as_dict()},
+                                   "everything": reports[1].as_dict(), **favored},
               "trained_at": datetime.now(UTC).strftime("%Y-%m-%d"), "git_commit": git_commit()}
     return save_model(model, path, record), reports
 

@@ -125,7 +125,7 @@ def test_jobs_workers_clean_with_the_model_loaded_before_they_start(tmp_path: Pa
     # Workers are forked after the model is loaded: none of them reads the model file again
     # (loky's fresh interpreters each did, 0.6 s of a 200-file run).
     from cleaner.batch import outcomes
-    from cleaner.task import RecordTask, Settings, clean_record, load_once
+    from cleaner.task import RecordTask, Settings, clean_record, load_once, model_at
 
     model = tmp_path / "m.joblib"
     for suffix in (".joblib", ".json"):
@@ -133,7 +133,7 @@ def test_jobs_workers_clean_with_the_model_loaded_before_they_start(tmp_path: Pa
     tasks = [RecordTask("dump.jsonl", i, json.dumps({"id": str(i), "text": ARTICLE}).encode())
              for i in range(1, 41)]
     try:
-        load_once(model)  # as the first chunk would
+        model_at(model)  # as the first chunk would
         model.unlink()
         results = list(outcomes(clean_record, tasks, Settings(model, "jsonl"), jobs=2,
                                chunk_size=4))

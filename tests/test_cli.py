@@ -293,3 +293,38 @@ def test_progress_bar_runs_no_thread_for_forked_workers_to_inherit() -> None:
         for _ in range(3):
             bar.advance()
         assert threading.active_count() == before
+
+
+def removed_entries(audit: Path) -> list[tuple[str, int]]:
+    return [(entry["source"], entry["block"])
+            for entry in map(json.loads, audit.read_text().splitlines())]
+
+
+def test_favor_precision_removes_what_recall_removes_and_more(
+        tmp_path: Path) -> None:
+    examples = Path(__file__).resolve().parent.parent / "fixtures" / "examples"
+    removed = {}
+    for favor, jobs in (("recall", "1"), ("precision", "1"), ("precision", "2")):
+        audit = tmp_path / f"{favor}-{jobs}.jsonl"
+        result = run("clean", str(examples), "-o", str(tmp_path / f"{favor}-{jobs}"), "-j", jobs,
+                     "--removed", str(audit), "--favor", favor, "-q")
+        assert result.exit_code == 0, result.stderr
+        removed[favor, jobs] = sorted(removed_entries(audit))
+    assert set(removed["recall", "1"]) < set(removed["precision", "1"])
+    assert removed["precision", "2"] == removed["precision", "1"]  # forked workers use it too
+
+
+def test_favor_outside_the_choices_is_a_usage_error() -> None:
+    result = run("clean", "-", "--favor", "speed", stdin=ARTICLE)
+    assert result.exit_code == 2
+    # rich wraps the message in a box: compare without the box and the line breaks
+    message = " ".join(result.stderr.replace("│", " ").split())
+    assert "'speed' is not one of 'recall', 'balanced', 'precision'" in message
+    assert result.stdout == ""
+
+
+def test_evaluate_refuses_to_check_floors_for_another_trade_off() -> None:
+    result = run("evaluate", "--favor", "precision", "--check")
+    assert result.exit_code == 2
+    assert "the floors are pinned for --favor recall" in " ".join(
+        result.stderr.replace("│", " ").split())

@@ -57,14 +57,15 @@ def test_cli_on_a_local_cluster_writes_the_local_output_byte_for_byte(
     assert len((tmp_path / "dask.jsonl").read_text().splitlines()) == ARTICLES
 
 
-def test_clean_bag_adds_clean_text_as_local_cleaning_does(client: Any,
-                                                          corpus_lines: list[str]) -> None:
+@pytest.mark.parametrize("favor", ["recall", "precision"])
+def test_clean_bag_adds_clean_text_as_local_cleaning_does(client: Any, corpus_lines: list[str],
+                                                          favor: str) -> None:
     from cleaner.cluster import clean_bag
 
     records = [json.loads(line) for line in corpus_lines[:60]] + [{"id": "x", "text": 3}]
     bag = dask_bag.from_sequence(records, npartitions=4)
-    cleaned = clean_bag(bag).compute()
-    settings = Settings(DEFAULT_MODEL, "jsonl")
+    cleaned = clean_bag(bag, favor=favor).compute()
+    settings = Settings(DEFAULT_MODEL, "jsonl", favor=favor)
     expected = [clean_record(RecordTask("local", 1, json.dumps(r).encode()), settings) for r in records[:60]]
     assert [r["clean_text"] for r in cleaned[:60]] == [
         json.loads(e.output or "")["clean_text"] for e in expected]

@@ -16,7 +16,7 @@ from cleaner.blocks import CleanerError
 from cleaner.features import BlockFeaturizer
 from cleaner.fixtures import fingerprint, fixture_paths, read_fixtures
 from cleaner.model import LABELS, export
-from cleaner.store import DEFAULT_MODEL, load_model, save_model
+from cleaner.store import DEFAULT_MODEL, FAVOR_CONTENT_KEPT, load_model, save_model
 from cleaner.train import fit_pipeline
 
 from .conftest import ROOT
@@ -84,6 +84,41 @@ def test_missing_manifest_is_refused(model_copy: Path) -> None:
     model_copy.with_suffix(".json").unlink()
     with pytest.raises(CleanerError, match="no manifest cleaner.json; run 'make model'"):
         load_model(model_copy)
+
+
+def test_favor_loads_the_keep_threshold_the_manifest_holds_for_it(model_copy: Path) -> None:
+    edit_manifest(model_copy, keep_thresholds={"recall": 0.1, "balanced": 0.2, "precision": 0.35})
+    assert load_model(model_copy, "precision").keep_threshold == 0.35
+    assert load_model(model_copy, "balanced").keep_threshold == 0.2
+    assert load_model(model_copy, "recall").keep_threshold == load_model(model_copy).keep_threshold
+
+
+def test_committed_model_holds_a_higher_threshold_for_each_trade_off_towards_precision() -> None:
+    manifest = json.loads(DEFAULT_MODEL.with_suffix(".json").read_text())
+    thresholds = [manifest["keep_thresholds"][favor] for favor in FAVOR_CONTENT_KEPT]
+    assert thresholds[0] == manifest["keep_threshold"] == load_model().keep_threshold
+    assert thresholds == sorted(thresholds)
+    scores = manifest["cross_validation"]
+    assert scores["hand_labeled_precision"]["content_kept"] >= FAVOR_CONTENT_KEPT["precision"]
+    assert (scores["hand_labeled_precision"]["noise_removed"]
+            > scores["hand_labeled"]["noise_removed"])
+
+
+def test_favor_missing_from_the_manifest_is_refused_with_the_fix(model_copy: Path) -> None:
+    manifest = json.loads(model_copy.with_suffix(".json").read_text())
+    del manifest["keep_thresholds"]
+    model_copy.with_suffix(".json").write_text(json.dumps(manifest))
+    with pytest.raises(CleanerError) as raised:
+        load_model(model_copy, "precision")
+    assert str(raised.value) == (f"{model_copy}: its manifest has no 'precision' threshold "
+                                 f"(trained before --favor); run 'make model'")
+    assert load_model(model_copy).keep_threshold == manifest["keep_threshold"]
+
+
+def test_unknown_favor_is_refused_naming_the_choices(model_copy: Path) -> None:
+    with pytest.raises(CleanerError, match="no trade-off 'speed'; use one of recall, balanced, "
+                                           "precision$"):
+        load_model(model_copy, "speed")
 
 
 def test_committed_model_was_trained_on_the_committed_fixtures() -> None:
