@@ -307,8 +307,9 @@ def justext_system() -> Extract:
                                   if not paragraph.is_boilerplate)
 
 
-def cleaner_system() -> Extract:
-    """Return the project's HTML cleaner, its output without the headline line it adds.
+def cleaner_system(favor: str = "recall") -> Extract:
+    """Return the project's HTML cleaner (`--favor` as given), its output without the headline
+    line it adds.
 
     The benchmark's truth is the article body without its headline, as trafilatura's text
     output is; `cleaner clean` puts the page's headline first, so it is left out here.
@@ -317,7 +318,7 @@ def cleaner_system() -> Extract:
 
     try:
         model_path = os.environ.get("CLEANER_MODEL")
-        model = (Cleaner(Path(model_path)) if model_path else Cleaner()).model
+        model = Cleaner(Path(model_path) if model_path else None, favor).model
     except CleanerError as error:
         raise Skipped(str(error)) from None
 
@@ -337,6 +338,7 @@ SYSTEMS: dict[str, Callable[[], Extract]] = {
     "readability": readability_system,
     "justext": justext_system,
     "cleaner": cleaner_system,
+    "cleaner-precision": lambda: cleaner_system("precision"),
 }
 
 
