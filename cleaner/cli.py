@@ -13,8 +13,8 @@ import typer
 from cleaner.blocks import CleanerError
 from cleaner.fixtures import SHARED_CORPUS as DEFAULT_CORPUS
 from cleaner.model import LinearBlockModel
+from cleaner.store import DEFAULT_FAVOR, FAVOR_CONTENT_KEPT
 from cleaner.store import DEFAULT_MODEL as DEFAULT_MODEL_PATH
-from cleaner.store import FAVOR_CONTENT_KEPT
 
 if TYPE_CHECKING:
     from cleaner.batch import Totals
@@ -61,7 +61,7 @@ def connect_or_exit(scheduler: str | None) -> Iterator[Any]:
             client.cluster.close()
 
 
-def load_or_exit(path: Path, favor: str = "recall") -> LinearBlockModel:
+def load_or_exit(path: Path, favor: str = DEFAULT_FAVOR) -> LinearBlockModel:
     """Return the loaded model deciding as `favor` asks, or exit 1 with the reason on one line."""
     from cleaner.task import model_at
 
@@ -88,7 +88,7 @@ def clean(
     scheduler: Annotated[str | None, typer.Option(envvar="CLEANER_SCHEDULER", help="Dask scheduler (tcp://HOST:8786), or local:N for N local workers; needs cleaner[dask].")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary lines on stderr.")] = False,
     verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, help="More on stderr: -v a summary line per JSON Lines record too, -vv each removed block as well.")] = 0,
-    favor: FavorOption = "recall",
+    favor: FavorOption = DEFAULT_FAVOR,
     model_path: ModelOption = DEFAULT_MODEL_PATH,
 ) -> None:
     """Clean scraped articles (text or HTML): keep the article's own lines, drop the noise.
@@ -258,7 +258,7 @@ def evaluate(
     floors: Annotated[Path, typer.Option(help="Floors for --check.")] = Path("fixtures/eval/floors.json"),
     update: Annotated[bool, typer.Option(help="Raise the floors to today's scores.")] = False,
     allow_regression: Annotated[bool, typer.Option(help="With --update, allow lower floors.")] = False,
-    favor: FavorOption = "recall",
+    favor: FavorOption = DEFAULT_FAVOR,
 ) -> None:
     """Score the model on held-out data: per-label P/R/F1, confusion, content kept, noise removed.
 
@@ -274,8 +274,9 @@ def evaluate(
         score_sets,
     )
 
-    if favor != "recall" and (check or update):
-        raise typer.BadParameter("the floors are pinned for --favor recall", param_hint="--favor")
+    if favor != DEFAULT_FAVOR and (check or update):
+        raise typer.BadParameter(f"the floors are pinned for --favor {DEFAULT_FAVOR}",
+                                 param_hint="--favor")
     model = load_or_exit(model_path, favor)
     roots = fixture_paths or [Path("fixtures/eval")]
     try:
@@ -314,7 +315,7 @@ def explain(
     source: Annotated[str, typer.Argument(help="A scraped text or HTML file, or - for stdin.")],
     model_path: ModelOption = DEFAULT_MODEL_PATH,
     width: Annotated[int, typer.Option(help="Characters of each block to show.")] = 100,
-    favor: FavorOption = "recall",
+    favor: FavorOption = DEFAULT_FAVOR,
 ) -> None:
     """Show every block with its predicted label and probability; noise is highlighted.
 

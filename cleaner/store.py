@@ -3,6 +3,7 @@ says it was built by this cleaner, with these libraries, from this very file."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import importlib.util
 import json
@@ -145,11 +146,7 @@ def load_model(path: Path = DEFAULT_MODEL, favor: str = DEFAULT_FAVOR) -> Linear
         model = pickle.load(stream)
     if not isinstance(model, LinearBlockModel):
         raise CleanerError(str(path), "not a cleaner model; run 'make model'")
-    if threshold is None:
-        return model
-    import dataclasses
-
-    return dataclasses.replace(model, keep_threshold=threshold)
+    return model if threshold is None else dataclasses.replace(model, keep_threshold=threshold)
 
 
 def favored_threshold(path: Path, manifest: dict[str, Any], favor: str) -> float | None:

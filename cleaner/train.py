@@ -263,15 +263,14 @@ def cross_validate(items: list[Labeled], estimator: str,
     hand_items, hand_models = [items[i] for i in hand], [models[i] for i in hand]
     probabilities = [model.probabilities(item.doc)
                      for model, item in zip(hand_models, hand_items, strict=True)]
-    thresholds: dict[str, float] = {}
-    reports: list[Report] = []
-    for favor in favors:
-        kept = FAVOR_CONTENT_KEPT[favor]
-        thresholds[favor] = tune_for_cleaning(
-            hand_items, hand_models, tune_keep_threshold(hand_items, probabilities, kept), kept)
-        first = not reports  # the model's own trade-off: scored on everything too
-        reports += cv_reports(items if first else hand_items, models if first else hand_models,
-                              thresholds[favor], estimator if first else f"{estimator} --favor {favor}")
+    thresholds = {favor: tune_for_cleaning(hand_items, hand_models, tune_keep_threshold(
+        hand_items, probabilities, FAVOR_CONTENT_KEPT[favor]), FAVOR_CONTENT_KEPT[favor])
+        for favor in favors}
+    # The model's own trade-off is scored on everything too; the others on hand labels only.
+    reports = cv_reports(items, models, thresholds[favors[0]], estimator)
+    for favor in favors[1:]:
+        reports += cv_reports(hand_items, hand_models, thresholds[favor],
+                              f"{estimator} --favor {favor}")
     return thresholds, reports
 
 

@@ -314,17 +314,19 @@ def test_favor_precision_removes_what_recall_removes_and_more(
     assert removed["precision", "2"] == removed["precision", "1"]  # forked workers use it too
 
 
+def unboxed(message: str) -> str:
+    """Return a usage error's text without rich's box and line breaks."""
+    return " ".join(message.replace("│", " ").split())
+
+
 def test_favor_outside_the_choices_is_a_usage_error() -> None:
     result = run("clean", "-", "--favor", "speed", stdin=ARTICLE)
     assert result.exit_code == 2
-    # rich wraps the message in a box: compare without the box and the line breaks
-    message = " ".join(result.stderr.replace("│", " ").split())
-    assert "'speed' is not one of 'recall', 'balanced', 'precision'" in message
+    assert "'speed' is not one of 'recall', 'balanced', 'precision'" in unboxed(result.stderr)
     assert result.stdout == ""
 
 
 def test_evaluate_refuses_to_check_floors_for_another_trade_off() -> None:
     result = run("evaluate", "--favor", "precision", "--check")
     assert result.exit_code == 2
-    assert "the floors are pinned for --favor recall" in " ".join(
-        result.stderr.replace("│", " ").split())
+    assert "the floors are pinned for --favor recall" in unboxed(result.stderr)
