@@ -432,7 +432,8 @@ done:
 }
 
 /* Hints: the substrings of which every match of a rule branch holds one (see rules.py). */
-#define MAX_HINTS 128
+#define HINT_WORDS 4 /* 64-bit words of a hint bit set */
+#define MAX_HINTS (64 * HINT_WORDS)
 #define MAX_HINT_CHARS 32
 #define MAX_BRANCHES 64
 typedef struct {
@@ -443,12 +444,12 @@ typedef struct {
     int32_t length[MAX_HINTS];
     char text[MAX_HINTS][MAX_HINT_CHARS];
     int32_t branches;
-    uint64_t branch_hints[MAX_BRANCHES][2]; /* the hints of each rule branch; none: always run */
+    uint64_t branch_hints[MAX_BRANCHES][HINT_WORDS]; /* each rule branch's hints; none: always run */
 } Hints;
 
-/* hint_table(hints, branches) -> bytes: the lookup of up to 128 ASCII hints, by their first
- * characters, and of up to 64 rule branches, each given as the (low, high) 64-bit halves of
- * the bit set of its hints. */
+/* hint_table(hints, branches) -> bytes: the lookup of up to 256 ASCII hints, by their first
+ * characters, and of up to 64 rule branches, each given as the four 64-bit words of the bit
+ * set of its hints, lowest first. */
 static PyObject *hint_table(PyObject *self, PyObject *args) {
     PyObject *hints, *branches;
     if (!PyArg_ParseTuple(args, "O!O!", &PyList_Type, &hints, &PyList_Type, &branches))
@@ -483,21 +484,21 @@ static PyObject *hint_table(PyObject *self, PyObject *args) {
     }
     table->branches = (int32_t)PyList_GET_SIZE(branches);
     for (Py_ssize_t b = 0; b < table->branches; b++) {
-        unsigned long long low, high;
-        if (!PyArg_ParseTuple(PyList_GET_ITEM(branches, b), "KK", &low, &high)) {
+        unsigned long long words[HINT_WORDS];
+        if (!PyArg_ParseTuple(PyList_GET_ITEM(branches, b), "KKKK", &words[0], &words[1],
+                              &words[2], &words[3])) {
             Py_DECREF(result);
             return NULL;
         }
-        table->branch_hints[b][0] = low;
-        table->branch_hints[b][1] = high;
+        for (int w = 0; w < HINT_WORDS; w++) table->branch_hints[b][w] = words[w];
     }
     return result;
 }
 
 /* Set bit h of `bits` for each hint h that occurs in the text of this kind, data and length. */
 INLINE void find_hints_of(const Hints *table, int ukind, const void *data, Py_ssize_t n,
-                          uint64_t bits[2]) {
-    bits[0] = bits[1] = 0;
+                          uint64_t bits[HINT_WORDS]) {
+    for (int w = 0; w < HINT_WORDS; w++) bits[w] = 0;
     for (Py_ssize_t i = 0; i < n; i++) {
         Py_UCS4 c = PyUnicode_READ(ukind, data, i);
         if (c >= 128) continue;
@@ -516,7 +517,7 @@ INLINE void find_hints_of(const Hints *table, int ukind, const void *data, Py_ss
 }
 
 /* Set bit h of `bits` for each hint h that occurs in `text`. */
-static void find_hints(const Hints *table, PyObject *text, uint64_t bits[2]) {
+static void find_hints(const Hints *table, PyObject *text, uint64_t bits[HINT_WORDS]) {
     const void *data = PyUnicode_DATA(text);
     Py_ssize_t n = PyUnicode_GET_LENGTH(text);
     BY_KIND(PyUnicode_KIND(text), find_hints_of(table, KIND, data, n, bits));
@@ -534,12 +535,17 @@ static PyObject *candidates(PyObject *self, PyObject *args) {
         return NULL;
     }
     const Hints *table = (const Hints *)buffer.buf;
-    uint64_t bits[2];
+    uint64_t bits[HINT_WORDS];
     find_hints(table, text, bits);
     PyObject *result = PyList_New(0);
     for (int32_t b = 0; result != NULL && b < table->branches; b++) {
         const uint64_t *mask = table->branch_hints[b];
-        if ((mask[0] | mask[1]) && !((mask[0] & bits[0]) | (mask[1] & bits[1]))) continue;
+        uint64_t any = 0, shared = 0;
+        for (int w = 0; w < HINT_WORDS; w++) {
+            any |= mask[w];
+            shared |= mask[w] & bits[w];
+        }
+        if (any && !shared) continue;
         PyObject *value = PyLong_FromLong(b);
         if (value == NULL || PyList_Append(result, value) < 0) Py_CLEAR(result);
         Py_XDECREF(value);

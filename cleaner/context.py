@@ -25,7 +25,7 @@ try:  # compiled from cleaner/_own.c at install when a C compiler is there; opti
 except ImportError:  # pragma: no cover - exercised on machines without a compiler
     compiled_own = None  # type: ignore[assignment]
 
-CONTEXT_FLAGS = ("dont_miss_header", "promo_prefix", "bracket_tag", "any_bracket_tail",
+CONTEXT_FLAGS = ("dont_miss_header", "promo_header", "promo_prefix", "bracket_tag", "any_bracket_tail",
                  "consent_banner", "source_footer", "media", "ad", "social", "newsletter", "meta",
                  "byline")
 # Runs of blocks outside the prose: one line between paragraphs is a subheading or a short
@@ -118,7 +118,8 @@ def is_promo_header(summary: Summary) -> bool:
     """Return True for a block that heads a list of promoted headlines ("DON'T MISS", a short
     "READ MORE:")."""
     shape, flags = summary
-    return "dont_miss_header" in flags or ("promo_prefix" in flags and shape[0] in "01")
+    return ("dont_miss_header" in flags or "promo_header" in flags
+            or ("promo_prefix" in flags and shape[0] in "01"))
 
 
 # A promo header's list is read this many blocks below it, at most.

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from cleaner.blocks import Document
 
 # Bump whenever a feature changes meaning: a saved model built with another version is refused.
-FEATURE_VERSION = 9
+FEATURE_VERSION = 10
 
 Encoded = tuple[np.ndarray, np.ndarray]
 # Set in the meta of a training document that copies another's blocks (train.cleaned_copy):

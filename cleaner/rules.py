@@ -34,6 +34,19 @@ RULES: dict[str, list[Branch]] = {
         ("more", "related", "also read", "read next", "up next", "recommended", "watch", "must see",
          "you may like", "trending", "popular on", "most read", "in other news", "read also",
          "see also"))],
+    # A teaser list's heading on its own line ("Most Popular", "Related Stories", "More in
+    # Arts"): promo_prefix reads such words only with a separator and the teaser after it.
+    "promo_header": [(
+        (rf"^\W*(most (popular|read|viewed|shared)( \w+){{0,3}}|editor{APOS}?s? picks?"
+         r"|related( (posts?|stories|articles?|content|coverage|news|topics|reading|links))?"
+         r"|more (stories|news|videos?|(from|in|on)( \w+){1,3})|read more|see more"
+         r"|recommended( (for you|stories|reading|articles?))?|top stories"
+         r"|trending( (now|stories|news))?|you (may|might) (also )?(like|enjoy)|also read"
+         r"|read next|up next|popular (now|stories|articles)|latest (news|stories|videos?)"
+         r"|what to read next|further reading)[^\w.!?]*$"),
+        ("most ", "pick", "related", "more", "recommended", "top stories", "trending", "you may",
+         "you might", "also read", "read next", "up next", "popular ", "latest ",
+         "further reading"))],
     "bracket_tag": [(
         (r"\[(report|reveal|insight|video|pictures|picture|photos|analysis|reaction|latest"
         r"|poll|live|update|comment|explained|pics|map|data|interview|opinion|new)\]\s*$"), ("]",))],
@@ -64,9 +77,24 @@ RULES: dict[str, list[Branch]] = {
     "read_full": [(r"read (the )?full (article|story)|read more at", ("read ",))],
     "newsletter": [(
         (r"newsletter|sign up|signup|subscribe|subscription|inbox|by email|e-mail alerts"
-        r"|invalid email|email address"),
+        r"|invalid email|email address|signing (you )?up|signed up|welcome email|valid email"),
         ("newsletter", "sign up", "signup", "subscri", "inbox", "by email", "e-mail alerts",
-         "invalid email", "email address"))],
+         "invalid email", "email address", "signing", "signed up", "welcome email",
+         "valid email"))],
+    # Paywalls and registration walls ("Create an account or sign in to continue with your
+    # reading experience.", "You have 2 free articles remaining this month."): LABELS.md's
+    # paywall messages, which the other rules did not read.
+    "paywall": [
+        (r"\bsign[ -]?in\b|\blog[ -]?in\b", ("sign", "log")),
+        ((r"create (?:an|a free|your) account|already (?:a|an) (?:subscriber|member)"
+          r"|subscribers? only|for subscribers|unlimited (?:online |digital )?access"
+          r"|continue reading|keep reading|articles? per month|free articles?"
+          r"|regist(?:er|ering) (?:now|for free|to)|premium (?:content|article)"
+          r"|support (?:local|independent|our|quality) journalism|access through your institution"
+          r"|with one account|your reading experience"),
+         ("account", "already a", "subscriber", "unlimited", "continue reading", "keep reading",
+          "per month", "free article", "regist", "premium", "journalism", "institution",
+          "reading experience"))],
     "social": [(
         (r"share (this|on|or comment)|click to (share|email|print)|follow (us|@|him|her|them)"
         r"|like us on|tweet\b|opens in new window|facebook|twitter|instagram|whatsapp|pinterest"
@@ -87,8 +115,16 @@ RULES: dict[str, list[Branch]] = {
         (r"pa(?<!\wpa)(?!\w)", ("pa",)),  # \bpa\b, literal first
         (r"\(@\w+\)\s+\w+ \d", ("(@",)),
     ],
-    "ad": [(r"^(advertisement|sponsored|ad\b|story continues below|continue reading below)",
-            ("ad", "sponsored", "continue"))],
+    "ad": [
+        (r"^(advertisement|sponsored|ad\b|story continues below|continue reading below)",
+         ("ad", "sponsored", "continue")),
+        # Ad notices and affiliate disclosures anywhere in a line: "This advertisement has not
+        # loaded yet, but your article continues below.", "We may earn commission from links".
+        ((r"(story|article) continues below|advertisement has not loaded|remove ads|\bad ?blocker"
+          r"|advertise with us|sponsored content|paid (post|content|partnership)"
+          r"|affiliate (link|commission)|may (earn|receive) (a |an )?(affiliate )?commission"),
+         ("continues below", "not loaded", "remove ads", "blocker", "advertise with", "sponsored",
+          "paid ", "affiliate", "commission"))],
     "meta": [
         (r"^posted (on|by|at)|^updated|^published|last modified|\bwrite to\b",
          ("posted", "updated", "published", "last modified", "write to")),

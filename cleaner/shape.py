@@ -30,6 +30,7 @@ SHORT_BLOCK_CHARS = 40
 # cost of featurizing a long block hardly grows with its length anyway).
 SUMMARY_CACHE_BLOCKS = 4096
 CACHED_BLOCK_MAX_CHARS = 2000
+HINT_WORDS = 4  # the compiled hint table holds 64 * HINT_WORDS hints (cleaner/_own.c)
 # A label of one to four words before a colon at a block's start.
 LEAD_LABEL = re.compile(r"^([^\W\d_][\w'’&.-]*(?: [\w'’&.-]+){0,3}):(?:\s|$)")
 SAID = re.compile(r"\b(said|says|added|told|wrote|explained|continued|tweeted|posted)\b", re.I)
@@ -179,9 +180,9 @@ def hint_table(hints: list[str], masks: list[int]) -> bytes | None:
     None without the compiled module."""
     if compiled_own is None:
         return None
-    halves = [(mask & (2**64 - 1), mask >> 64) for mask in masks]
+    words = [tuple((mask >> (64 * w)) & (2**64 - 1) for w in range(HINT_WORDS)) for mask in masks]
     try:
-        table: bytes = compiled_own.hint_table(hints, halves)
+        table: bytes = compiled_own.hint_table(hints, words)
     except ValueError:  # more than it holds, or not ASCII: the Python path reads them all
         return None
     return table

@@ -115,3 +115,32 @@ def test_compiled_branch_picks_equal_plain_substring_checks(pieces: list[str]) -
     for checks in (LOWER_CHECKS, CASED_CHECKS):
         assert checks.matching(text) == checks.matching_in_python(text)
         assert checks.matching(text.lower()) == checks.matching_in_python(text.lower())
+
+
+@pytest.mark.parametrize(("line", "flag"), [
+    ("Create an account or sign in to continue with your reading experience.", "paywall"),
+    ("You have 2 free articles remaining this month. Subscribe for unlimited access.", "paywall"),
+    ("Already a subscriber? Log in", "paywall"),
+    ("Support local journalism.", "paywall"),
+    ("Thanks for signing up! A welcome email is on its way.", "newsletter"),
+    ("This advertisement has not loaded yet, but your article continues below.", "ad"),
+    ("We may earn commission from links on this page.", "ad"),
+    ("Most Popular", "promo_header"),
+    ("Editor’s picks", "promo_header"),
+    ("RELATED STORIES", "promo_header"),
+    ("More in Arts", "promo_header"),
+    ("Read more", "promo_header"),
+])
+def test_paywalls_ad_notices_and_teaser_headings_are_flagged(line: str, flag: str) -> None:
+    assert flag in flags_of(line)
+
+
+@pytest.mark.parametrize("line", [
+    "The treaty was signed in 1991 and ratified two years later.",
+    "Related measures were announced by the council on Tuesday.",
+    "More than 200 residents attended the meeting.",
+    "Most popular among younger voters was the housing pledge.",
+    "The company said it continues to review the advertisement rules.",
+])
+def test_article_sentences_with_the_same_words_are_not_flagged(line: str) -> None:
+    assert not {"paywall", "promo_header", "ad"} & set(flags_of(line))
