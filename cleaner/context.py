@@ -25,9 +25,9 @@ try:  # compiled from cleaner/_own.c at install when a C compiler is there; opti
 except ImportError:  # pragma: no cover - exercised on machines without a compiler
     compiled_own = None  # type: ignore[assignment]
 
-CONTEXT_FLAGS = ("dont_miss_header", "promo_header", "promo_prefix", "bracket_tag", "any_bracket_tail",
-                 "consent_banner", "source_footer", "media", "ad", "social", "newsletter", "meta",
-                 "byline")
+CONTEXT_FLAGS = ("dont_miss_header", "promo_header", "promo_prefix", "bracket_tag",
+                 "any_bracket_tail", "consent_banner", "source_footer", "media", "ad", "social",
+                 "newsletter", "meta", "byline")
 # Runs of blocks outside the prose: one line between paragraphs is a subheading or a short
 # quote; lists of teasers, links and credits come several in a row.
 RUN_BINS_BLOCKS = (2, 3, 5, 9)

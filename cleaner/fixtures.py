@@ -139,9 +139,9 @@ def guess_noise_kind(text: str) -> Label:
 
 # Order matters: the first matching pattern names the kind (tuned on html-gold-blocks noise).
 WEAK_KINDS = (("consent_banner", Label.CONSENT), ("dont_miss_header", Label.PROMO),
-              ("promo_header", Label.PROMO), ("promo_prefix", Label.PROMO), ("source_footer", Label.FOOTER),
-              ("ad", Label.AD), ("newsletter", Label.NEWSLETTER), ("media", Label.MEDIA),
-              ("social", Label.SOCIAL), ("meta", Label.META))
+              ("promo_header", Label.PROMO), ("promo_prefix", Label.PROMO),
+              ("source_footer", Label.FOOTER), ("ad", Label.AD), ("newsletter", Label.NEWSLETTER),
+              ("media", Label.MEDIA), ("social", Label.SOCIAL), ("meta", Label.META))
 
 
 def site_of(url: str) -> str:

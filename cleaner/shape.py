@@ -133,8 +133,8 @@ class RuleChecks:
 
     A branch none of whose hints is present cannot match, so its regex is not run. Compiled
     (cleaner/_own.c), a block's hints are found in one pass and the branches to run come back
-    as a list. Most lines are prose
-    and hold few hints: looking for each of about 100 hints with `in` cost most of the rules' time.
+    as a list. Most lines are prose and hold few hints: looking for each of about 150 hints
+    with `in` cost most of the rules' time.
     """
 
     def __init__(self, rules: dict[str, list[Branch]]) -> None:
