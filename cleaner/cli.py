@@ -102,7 +102,7 @@ def clean(
     import os
 
     from cleaner.batch import closing_line
-    from cleaner.io import skip_fresh
+    from cleaner.io import skip_fresh, stamp_settings
     from cleaner.task import Settings
 
     output_format = output_format or ("jsonl" if jsonl else "text")
@@ -114,7 +114,9 @@ def clean(
     # A refused model is one error line, not one per document. Loaded here in every case: this
     # process cleans, forks --jobs workers that inherit it, or ships it to a cluster.
     load_or_exit(model_path, favor)
-    plan, skipped = skip_fresh(plan, model_path, force)
+    stamp = (stamp_settings(output, {"favor": favor}, {"favor": DEFAULT_FAVOR})
+             if plan.mirrored and output else None)
+    plan, skipped = skip_fresh(plan, model_path, force, stamp)
     verbosity = -1 if quiet else verbose
     settings = Settings(model_path, output_format, removed is not None, text_field, html_field,
                         id_field, list_removed=verbosity >= 2, favor=favor)

@@ -332,12 +332,42 @@ def plan_outputs(sources: list[Source], output: Path | None, output_format: str,
     return Plan(tasks, [], None, mirrored, collisions=tuple(collisions))
 
 
-def skip_fresh(plan: Plan, model_path: Path, force: bool) -> tuple[Plan, int]:
-    """Return the plan without the mirrored outputs newer than their input and the model, and
-    how many were skipped (`--force` skips none)."""
+# An -o directory records the settings its outputs were cleaned with (the --favor) in this
+# file, rewritten only when they change. Outputs count as up to date only when newer than it
+# too, as a Makefile rule that depends on its settings file: a run with another --favor cleans
+# everything again, and one interrupted midway leaves its own outputs up to date. A directory
+# without the file holds outputs of the default settings: those never write it.
+SETTINGS_STAMP = ".cleaner-settings.json"
+
+
+def stamp_settings(directory: Path, settings: dict[str, str],
+                   defaults: dict[str, str]) -> Path | None:
+    """Return the settings stamp of an output directory, first written if it records other
+    settings (None when there is none, or it cannot be written)."""
+    stamp = directory / SETTINGS_STAMP
+    try:
+        recorded = json.loads(stamp.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        recorded = defaults
+    except (OSError, ValueError):
+        recorded = None  # unreadable: write it anew
+    if recorded == settings:
+        return stamp if stamp.exists() else None
+    try:
+        with atomic_writer(stamp) as out:
+            out.write(json.dumps(settings, sort_keys=True).encode() + b"\n")
+    except OSError:
+        return None  # an unwritable directory: each output's own write reports it
+    return stamp
+
+
+def skip_fresh(plan: Plan, model_path: Path, force: bool,
+               stamp: Path | None = None) -> tuple[Plan, int]:
+    """Return the plan without the mirrored outputs newer than their input, the model and the
+    settings stamp, and how many were skipped (`--force` skips none)."""
     if force or not plan.mirrored:
         return plan, 0
-    model_files = [model_path, model_path.with_suffix(".json")]
+    model_files = [model_path, model_path.with_suffix(".json"), *([stamp] if stamp else [])]
 
     def stale(source: Source, destination: Path | None) -> bool:
         return (destination is None or source.path == STDIN

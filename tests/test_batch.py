@@ -14,6 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cleaner.cli import app
+from cleaner.io import SETTINGS_STAMP
 from tests.conftest import ROOT
 from tests.test_cli import ARTICLE
 
@@ -205,6 +206,24 @@ def test_rerun_skips_up_to_date_outputs_and_cleans_only_new_files(tmp_path: Path
         "cleaner: 1 documents: 4 blocks, 1 removed (social 1); 0 flagged, 6 skipped (up to date), 0 failed"]
     forced = run("clean", str(raw), "-o", str(clean), "--force", "-q")
     assert forced.exit_code == 0
+
+
+def test_another_favor_cleans_every_output_again_and_then_skips_them(tmp_path: Path) -> None:
+    raw, clean = tmp_path / "raw", tmp_path / "clean"
+    make_tree(raw, 3)
+
+    def skipped(*options: str) -> str:
+        result = run("clean", str(raw), "-o", str(clean), *options)
+        assert result.exit_code == 0, result.stderr
+        return result.stderr.splitlines()[-1].split("flagged, ")[1]
+
+    assert skipped() == "0 skipped (up to date), 0 failed"
+    assert not (clean / SETTINGS_STAMP).exists()  # the default writes no stamp
+    assert skipped("--favor", "precision") == "0 skipped (up to date), 0 failed"
+    assert skipped("--favor", "precision") == "3 skipped (up to date), 0 failed"
+    assert skipped() == "0 skipped (up to date), 0 failed"  # back to the default: all again
+    assert skipped() == "3 skipped (up to date), 0 failed"
+    assert json.loads((clean / SETTINGS_STAMP).read_text()) == {"favor": "recall"}
 
 
 def test_an_input_newer_than_its_output_is_cleaned_again(tmp_path: Path) -> None:

@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import gzip
+import json
+import os
 from pathlib import Path
 
 import pytest
 
 from cleaner.blocks import CleanerError
-from cleaner.io import atomic_writer, decode_text, is_fresh, read_bytes
+from cleaner.io import (
+    SETTINGS_STAMP,
+    atomic_writer,
+    decode_text,
+    is_fresh,
+    read_bytes,
+    stamp_settings,
+)
 
 TEXT = "Café owners say the “new rules” will cost them — and the council disagrees.\n"
 
@@ -80,3 +89,18 @@ def test_an_output_older_than_an_input_is_not_fresh(tmp_path: Path) -> None:
     os.utime(output, (2_000_000_001, 2_000_000_001))
     assert is_fresh(output, [source])
     assert not is_fresh(tmp_path / "missing.txt", [source])
+
+
+def test_a_settings_stamp_is_written_only_when_the_settings_change(tmp_path: Path) -> None:
+    defaults = {"favor": "recall"}
+    assert stamp_settings(tmp_path, defaults, defaults) is None  # the default needs no file
+    assert not (tmp_path / SETTINGS_STAMP).exists()
+    stamp = stamp_settings(tmp_path, {"favor": "precision"}, defaults)
+    assert stamp == tmp_path / SETTINGS_STAMP
+    written = stamp.stat().st_mtime_ns
+    os.utime(stamp, ns=(written - 10**9, written - 10**9))
+    assert stamp_settings(tmp_path, {"favor": "precision"}, defaults) == stamp
+    assert stamp.stat().st_mtime_ns == written - 10**9  # the same settings: left as it was
+    stamp.write_text("{not json", encoding="utf-8")
+    assert stamp_settings(tmp_path, {"favor": "precision"}, defaults) == stamp
+    assert json.loads(stamp.read_text(encoding="utf-8")) == {"favor": "precision"}
