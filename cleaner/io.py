@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import functools
 import gzip
 import json
 import os
@@ -171,6 +172,8 @@ def atomic_writer(path: Path) -> Iterator[IO[bytes]]:
         leftover.unlink(missing_ok=True)  # from a run that was killed (SIGKILL) while writing
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        # mkstemp makes the file private (0600); the output gets the mode open() would give it.
+        os.chmod(temporary, new_file_mode())
         with os.fdopen(handle, "wb") as raw:
             if path.name.endswith(".gz"):
                 with gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as packed:
@@ -183,6 +186,14 @@ def atomic_writer(path: Path) -> Iterator[IO[bytes]]:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+@functools.cache
+def new_file_mode() -> int:
+    """Return the mode a newly created file gets: 0o666 less the process's umask."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
 
 
 def encoded(text: str) -> bytes:

@@ -104,3 +104,12 @@ def test_a_settings_stamp_is_written_only_when_the_settings_change(tmp_path: Pat
     stamp.write_text("{not json", encoding="utf-8")
     assert stamp_settings(tmp_path, {"favor": "precision"}, defaults) == stamp
     assert json.loads(stamp.read_text(encoding="utf-8")) == {"favor": "precision"}
+
+
+def test_an_output_gets_the_mode_of_a_file_made_by_open(tmp_path: Path) -> None:
+    # A temporary file is private (0600); renamed as it is, archives other users read from
+    # would have been unreadable to them.
+    (tmp_path / "plain.txt").write_text("x", encoding="utf-8")
+    with atomic_writer(tmp_path / "out.txt") as out:
+        out.write(b"x")
+    assert (tmp_path / "out.txt").stat().st_mode == (tmp_path / "plain.txt").stat().st_mode
