@@ -378,11 +378,11 @@ def skip_fresh(plan: Plan, model_path: Path, force: bool,
     settings stamp, and how many were skipped (`--force` skips none)."""
     if force or not plan.mirrored:
         return plan, 0
-    model_files = [model_path, model_path.with_suffix(".json"), *([stamp] if stamp else [])]
+    shared = [model_path, model_path.with_suffix(".json"), *([stamp] if stamp else [])]
 
     def stale(source: Source, destination: Path | None) -> bool:
         return (destination is None or source.path == STDIN
-                or not is_fresh(destination, [Path(source.path), *model_files]))
+                or not is_fresh(destination, [Path(source.path), *shared]))
 
     tasks = [t for t in plan.tasks if stale(t.source, t.destination)]
     shards = [s for s in plan.shards if stale(s.source, s.destination)]
