@@ -193,7 +193,7 @@ def train(
     if compare:
         for name in CANDIDATES:
             thresholds, reports = cross_validate(items, name)
-            typer.echo(f"{name}: keep threshold {thresholds['recall']:.3f}; " + "; ".join(
+            typer.echo(f"{name}: keep threshold {thresholds[DEFAULT_FAVOR]:.3f}; " + "; ".join(
                 f"{r.name.split(', ')[-1]}: content kept {r.content_kept:.4f} noise removed "
                 f"{r.noise_removed:.4f}" for r in reports))
         return

@@ -357,13 +357,13 @@ def stamp_settings(directory: Path, settings: dict[str, str],
     settings (None when there is none, or it cannot be written)."""
     stamp = directory / SETTINGS_STAMP
     try:
-        recorded = json.loads(stamp.read_text(encoding="utf-8"))
+        if json.loads(stamp.read_text(encoding="utf-8")) == settings:
+            return stamp
     except FileNotFoundError:
-        recorded = defaults
+        if settings == defaults:
+            return None
     except (OSError, ValueError):
-        recorded = None  # unreadable: write it anew
-    if recorded == settings:
-        return stamp if stamp.exists() else None
+        pass  # unreadable: write it anew
     try:
         with atomic_writer(stamp) as out:
             out.write(json.dumps(settings, sort_keys=True).encode() + b"\n")

@@ -338,11 +338,13 @@ def label_place(item: Labeled, index: int) -> str:
 def train_and_save(items: list[Labeled], inventory: dict[str, Any], path: Path,
                    estimator: str = DEFAULT_ESTIMATOR) -> tuple[dict[str, Any], list[Report]]:
     """Cross-validate by site, tune the keep threshold, fit on everything, save; return both."""
-    thresholds, reports = cross_validate(items, estimator, tuple(FAVOR_CONTENT_KEPT))
+    others = tuple(favor for favor in FAVOR_CONTENT_KEPT if favor != DEFAULT_FAVOR)
+    thresholds, reports = cross_validate(items, estimator, (DEFAULT_FAVOR, *others))
     model = dataclasses.replace(fit_model(items, estimator),
                                 keep_threshold=thresholds[DEFAULT_FAVOR])
+    # cross_validate ends with one hand-labeled report per other trade-off, in their order.
     favored = {f"hand_labeled_{favor}": report.as_dict() for favor, report
-               in zip(list(FAVOR_CONTENT_KEPT)[1:], reports[2:], strict=True)}
+               in zip(others, reports[len(reports) - len(others):], strict=True)}
     record = {"estimator": estimator, "estimator_params": CANDIDATES[estimator], "seed": SEED,
               "origin_weights": ORIGIN_WEIGHTS,
               "training_data": inventory,
