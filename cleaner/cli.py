@@ -254,6 +254,7 @@ def evaluate(
     model_path: ModelOption = DEFAULT_MODEL_PATH,
     corpus: Annotated[Path, typer.Option(envvar="CLEANER_CORPUS", help="Shared corpus: fundus pages are scored when present.")] = DEFAULT_CORPUS,
     corpus_labels: Annotated[Path, typer.Option(help="Labels of held-out corpus articles (*.jsonl), scored when the corpus is present.")] = Path("fixtures/corpus/fakenewsnet-eval"),
+    fundus_review: Annotated[Path, typer.Option(help="Reviewed labels of fundus blocks (*.jsonl): the set 'fundus-reviewed'.")] = Path("fixtures/corpus/fundus-review"),
     as_json: Annotated[bool, typer.Option("--json", help="Print the reports as JSON.")] = False,
     baselines: Annotated[bool, typer.Option(help="Also score keep-everything and C4 line rules.")] = True,
     check: Annotated[bool, typer.Option(help="Exit 1 when a score is below its floor.")] = False,
@@ -282,7 +283,7 @@ def evaluate(
     model = load_or_exit(model_path, favor)
     roots = fixture_paths or [Path("fixtures/eval")]
     try:
-        sets = evaluation_sets(roots, corpus, corpus_labels)
+        sets = evaluation_sets(roots, corpus, corpus_labels, fundus_review)
         digests = fixture_digests(roots)
     except CleanerError as error:
         fail(error)

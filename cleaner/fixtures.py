@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import hashlib
 import json
@@ -127,6 +128,27 @@ def read_gold_blocks(source: str, corpus: Path = SHARED_CORPUS) -> list[Labeled]
                        for b in page["blocks"])
         pages.append(Labeled(doc, labels, site=site_of(page["url"]), origin=source))
     return pages
+
+
+def with_reviewed_labels(items: list[Labeled], review_dir: Path) -> list[Labeled]:
+    """Return the documents with the labels a person gave their blocks on review in place of
+    the string-matched ones: `review_dir/*.jsonl` holds one {"id", "block", "label"} per
+    corrected block (no text: the pages stay in the shared corpus)."""
+    fixes: dict[str, dict[int, Label]] = {}
+    for path in sorted(review_dir.glob("*.jsonl")):
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            try:
+                record = json.loads(line)
+                fixes.setdefault(record["id"], {})[int(record["block"])] = Label(record["label"])
+            except (ValueError, KeyError, TypeError) as error:
+                raise CleanerError(f"{path}:{number}", f"not a review line ({error})") from error
+    by_id = {item.doc.id: item for item in items}
+    for doc_id, blocks in fixes.items():
+        if doc_id not in by_id or max(blocks) >= len(by_id[doc_id].labels) or min(blocks) < 0:
+            raise CleanerError(str(review_dir), f"{doc_id}: no such page or block to review")
+    return [dataclasses.replace(item, labels=tuple(
+        fixes.get(item.doc.id, {}).get(i, label) for i, label in enumerate(item.labels)))
+        for item in items]
 
 
 def guess_noise_kind(text: str) -> Label:

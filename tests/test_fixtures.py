@@ -9,7 +9,7 @@ import pytest
 
 from cleaner.blocks import CleanerError, Label
 from cleaner.features import BlockFeaturizer
-from cleaner.fixtures import fixture_paths, read_fixture, read_fixtures
+from cleaner.fixtures import fixture_paths, read_fixture, read_fixtures, with_reviewed_labels
 from cleaner.train import gather_training_data
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,6 +45,37 @@ def test_fixture_reads_labels_in_order_and_site_from_folder(tmp_path: Path) -> N
     assert item.labels == (Label.TITLE, Label.CONSENT)
     assert [b.text for b in item.doc.blocks] == ["Headline", "We use cookies."]
     assert item.site == "site.example"
+
+
+def review(tmp_path: Path, *records: object) -> Path:
+    folder = tmp_path / "review"
+    folder.mkdir()
+    (folder / "part.jsonl").write_text("".join(json.dumps(r) + "\n" if not isinstance(r, str)
+                                               else r + "\n" for r in records))
+    return folder
+
+
+def test_reviewed_labels_replace_the_string_matched_ones_and_nothing_else(tmp_path: Path) -> None:
+    page = read_fixture(write(tmp_path, "body\tHeadline\nbody\tRelated: Another story\n"
+                                        "other\tThe mayor said the road would reopen.\n"))
+    folder = review(tmp_path, {"id": page.doc.id, "block": 1, "label": "promo"},
+                    {"id": page.doc.id, "block": 2, "label": "body"})
+    [reviewed] = with_reviewed_labels([page], folder)
+    assert reviewed.labels == (Label.BODY, Label.PROMO, Label.BODY)
+    assert reviewed.doc == page.doc
+    assert page.labels[1] == Label.BODY  # the original is left alone
+
+
+@pytest.mark.parametrize(("record", "problem"), [
+    ("{not json", "part.jsonl:1: not a review line"),
+    ({"id": "x", "block": 0, "label": "bdy"}, "part.jsonl:1: not a review line"),
+    ({"id": "no-such-page", "block": 0, "label": "body"}, "no-such-page: no such page or block"),
+])
+def test_a_bad_review_line_names_its_file_and_line(tmp_path: Path, record: object,
+                                                    problem: str) -> None:
+    page = read_fixture(write(tmp_path, "body\tHeadline\n"))
+    with pytest.raises(CleanerError, match=problem):
+        with_reviewed_labels([page], review(tmp_path, record))
 
 
 def test_project_fixtures_are_plentiful_varied_and_split_by_site() -> None:
