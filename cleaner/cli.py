@@ -169,6 +169,7 @@ def train(
     output: Annotated[Path, typer.Option("--output", "-o", help="Model file to write.")] = DEFAULT_MODEL_PATH,
     corpus: Annotated[Path, typer.Option(envvar="CLEANER_CORPUS", help="Shared corpus, used when present.")] = DEFAULT_CORPUS,
     corpus_labels: Annotated[Path, typer.Option(help="Labels of corpus articles (*.jsonl).")] = Path("fixtures/corpus/fakenewsnet"),
+    gold_review: Annotated[Path | None, typer.Option(help="Reviewed labels of scrapinghub blocks (*.jsonl), e.g. fixtures/corpus/scrapinghub-review.")] = None,
     estimator: Annotated[str | None, typer.Option(help="Estimator to fit (default: the one chosen by --compare).")] = None,
     compare: Annotated[bool, typer.Option(help="Cross-validate every candidate estimator, save nothing.")] = False,
 ) -> None:
@@ -184,7 +185,7 @@ def train(
         raise typer.BadParameter(f"one of {', '.join(CANDIDATES)}", param_hint="--estimator")
     try:
         items, inventory = gather_training_data(fixture_paths or [Path("fixtures/train")],
-                                                corpus_labels, corpus)
+                                                corpus_labels, corpus, gold_review)
     except CleanerError as error:
         fail(error)
         raise typer.Exit(1) from None
@@ -209,6 +210,7 @@ def suspects(
     fixture_paths: Annotated[list[Path] | None, typer.Argument(help="Fixture files or directories.")] = None,
     corpus: Annotated[Path, typer.Option(envvar="CLEANER_CORPUS", help="Shared corpus, used when present.")] = DEFAULT_CORPUS,
     corpus_labels: Annotated[Path, typer.Option(help="Labels of corpus articles (*.jsonl).")] = Path("fixtures/corpus/fakenewsnet"),
+    gold_review: Annotated[Path | None, typer.Option(help="Reviewed labels of scrapinghub blocks (*.jsonl), e.g. fixtures/corpus/scrapinghub-review.")] = None,
     top: Annotated[int, typer.Option(min=1, help="How many of the most doubted labels to list.")] = 30,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
 ) -> None:
@@ -225,7 +227,7 @@ def suspects(
 
     try:
         items, _ = gather_training_data(fixture_paths or [Path("fixtures/train")],
-                                        corpus_labels, corpus)
+                                        corpus_labels, corpus, gold_review)
         found = label_suspects(items)[:top]
     except CleanerError as error:
         fail(error)

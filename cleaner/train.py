@@ -203,8 +203,12 @@ def tune_keep_threshold(items: list[Labeled], probabilities: list[np.ndarray],
 
 
 def gather_training_data(fixture_roots: list[Path], corpus_labels: Path | None,
-                         corpus: Path | None) -> tuple[list[Labeled], dict[str, Any]]:
-    """Return every labeled document to train on, and the inventory the manifest records."""
+                         corpus: Path | None, gold_review: Path | None = None,
+                         ) -> tuple[list[Labeled], dict[str, Any]]:
+    """Return every labeled document to train on, and the inventory the manifest records.
+
+    The scrapinghub pages carry the labels of `gold_review` where a person judged a block
+    otherwise than string matching did (fixtures.with_reviewed_labels)."""
     from cleaner.fixtures import (
         FAKENEWSNET,
         GOLD_BLOCKS,
@@ -213,6 +217,7 @@ def gather_training_data(fixture_roots: list[Path], corpus_labels: Path | None,
         read_corpus_labels,
         read_fixtures,
         read_gold_blocks,
+        with_reviewed_labels,
     )
 
     paths = fixture_paths(fixture_roots)
@@ -225,9 +230,14 @@ def gather_training_data(fixture_roots: list[Path], corpus_labels: Path | None,
             inventory["corpus_labels"] = {"files": len(label_files),
                                           "sha256": fingerprint(label_files),
                                           "corpus_sha256": sha256_of(corpus / FAKENEWSNET)}
-        items += read_gold_blocks("scrapinghub-aeb", corpus)
+        pages = read_gold_blocks("scrapinghub-aeb", corpus)
         inventory["html_gold_blocks"] = {"source": "scrapinghub-aeb",
                                          "sha256": sha256_of(corpus / GOLD_BLOCKS)}
+        reviews = sorted(gold_review.glob("*.jsonl")) if gold_review else []
+        if reviews and gold_review is not None:
+            pages = with_reviewed_labels(pages, gold_review)
+            inventory["html_gold_blocks"]["review_sha256"] = fingerprint(reviews)
+        items += pages
     items += [cleaned_copy(item) for item in items
               if item.origin in HAND_LABELED and KEPT_LABELS.intersection(item.labels)]
     counts: dict[str, int] = {}

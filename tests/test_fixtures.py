@@ -9,7 +9,13 @@ import pytest
 
 from cleaner.blocks import CleanerError, Label
 from cleaner.features import BlockFeaturizer
-from cleaner.fixtures import fixture_paths, read_fixture, read_fixtures, with_reviewed_labels
+from cleaner.fixtures import (
+    fixture_paths,
+    read_fixture,
+    read_fixtures,
+    read_gold_blocks,
+    with_reviewed_labels,
+)
 from cleaner.train import gather_training_data
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -123,3 +129,17 @@ def test_cleaned_copies_do_not_let_once_seen_words_into_the_vocabulary(tmp_path:
     items, _ = gather_training_data([tmp_path], None, None)
     vocabulary = BlockFeaturizer(min_df=2).fit([item.doc for item in items]).vocabulary_
     assert "w:zebracorns" not in vocabulary  # one block holds it; its copy does not count
+
+
+def test_training_takes_the_reviewed_labels_of_scrapinghub_pages(tmp_path: Path,
+                                                                  shared_corpus: Path) -> None:
+    write(tmp_path, "title\tHeadline\nbody\tThe vote was 7 to 2.\n")
+    _, plain_inventory = gather_training_data([tmp_path], None, shared_corpus)
+    page = read_gold_blocks("scrapinghub-aeb", shared_corpus)[0]
+    relabeled = Label.PROMO if page.labels[0] in (Label.BODY, Label.TITLE) else Label.BODY
+    folder = review(tmp_path, {"id": page.doc.id, "block": 0, "label": relabeled.value})
+    items, inventory = gather_training_data([tmp_path], None, shared_corpus, folder)
+    reviewed = next(item for item in items if item.doc.id == page.doc.id)
+    assert reviewed.labels == (relabeled, *page.labels[1:])
+    assert "review_sha256" in inventory["html_gold_blocks"]  # the manifest says what went in
+    assert "review_sha256" not in plain_inventory["html_gold_blocks"]
