@@ -134,18 +134,22 @@ def with_reviewed_labels(items: list[Labeled], review_dir: Path) -> list[Labeled
     """Return the documents with the labels a person gave their blocks on review in place of
     the string-matched ones: `review_dir/*.jsonl` holds one {"id", "block", "label"} per
     corrected block (no text: the pages stay in the shared corpus)."""
+    paths = sorted(review_dir.glob("*.jsonl"))
+    if not paths:
+        raise CleanerError(str(review_dir), "no review files (*.jsonl)")
+    sizes = {item.doc.id: len(item.labels) for item in items}
     fixes: dict[str, dict[int, Label]] = {}
-    for path in sorted(review_dir.glob("*.jsonl")):
+    for path in paths:
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            where = f"{path}:{number}"
             try:
                 record = json.loads(line)
-                fixes.setdefault(record["id"], {})[int(record["block"])] = Label(record["label"])
+                doc_id, block, label = record["id"], int(record["block"]), Label(record["label"])
             except (ValueError, KeyError, TypeError) as error:
-                raise CleanerError(f"{path}:{number}", f"not a review line ({error})") from error
-    by_id = {item.doc.id: item for item in items}
-    for doc_id, blocks in fixes.items():
-        if doc_id not in by_id or max(blocks) >= len(by_id[doc_id].labels) or min(blocks) < 0:
-            raise CleanerError(str(review_dir), f"{doc_id}: no such page or block to review")
+                raise CleanerError(where, f"not a review line ({error})") from error
+            if not 0 <= block < sizes.get(doc_id, 0):
+                raise CleanerError(where, f"{doc_id}: no such page or block")
+            fixes.setdefault(doc_id, {})[block] = label
     return [dataclasses.replace(item, labels=tuple(
         fixes.get(item.doc.id, {}).get(i, label) for i, label in enumerate(item.labels)))
         for item in items]

@@ -233,10 +233,10 @@ def gather_training_data(fixture_roots: list[Path], corpus_labels: Path | None,
         pages = read_gold_blocks("scrapinghub-aeb", corpus)
         inventory["html_gold_blocks"] = {"source": "scrapinghub-aeb",
                                          "sha256": sha256_of(corpus / GOLD_BLOCKS)}
-        reviews = sorted(gold_review.glob("*.jsonl")) if gold_review else []
-        if reviews and gold_review is not None:
+        if gold_review is not None:
             pages = with_reviewed_labels(pages, gold_review)
-            inventory["html_gold_blocks"]["review_sha256"] = fingerprint(reviews)
+            inventory["html_gold_blocks"]["review_sha256"] = fingerprint(
+                list(gold_review.glob("*.jsonl")))
         items += pages
     items += [cleaned_copy(item) for item in items
               if item.origin in HAND_LABELED and KEPT_LABELS.intersection(item.labels)]

@@ -75,13 +75,20 @@ def test_reviewed_labels_replace_the_string_matched_ones_and_nothing_else(tmp_pa
 @pytest.mark.parametrize(("record", "problem"), [
     ("{not json", "part.jsonl:1: not a review line"),
     ({"id": "x", "block": 0, "label": "bdy"}, "part.jsonl:1: not a review line"),
-    ({"id": "no-such-page", "block": 0, "label": "body"}, "no-such-page: no such page or block"),
+    ({"id": "no-such-page", "block": 0, "label": "body"},
+     "part.jsonl:1: no-such-page: no such page or block"),
 ])
 def test_a_bad_review_line_names_its_file_and_line(tmp_path: Path, record: object,
                                                     problem: str) -> None:
     page = read_fixture(write(tmp_path, "body\tHeadline\n"))
     with pytest.raises(CleanerError, match=problem):
         with_reviewed_labels([page], review(tmp_path, record))
+
+
+def test_a_review_folder_without_review_files_is_an_error(tmp_path: Path) -> None:
+    page = read_fixture(write(tmp_path, "body\tHeadline\n"))
+    with pytest.raises(CleanerError, match="no review files"):
+        with_reviewed_labels([page], tmp_path / "typo")
 
 
 def test_project_fixtures_are_plentiful_varied_and_split_by_site() -> None:
