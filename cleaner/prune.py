@@ -41,6 +41,63 @@ def drop_what_trafilatura_deletes(tree: Any) -> None:
             figure.drop_tree()
 
 
+# trafilatura.extract prunes two kinds of container from the raw page before its own cleaning:
+# infinite-scroll containers holding whole other articles, and comment sections (unless the
+# page is a forum thread, whose posts are its content). It finds them with XPath whose EXSLT
+# regex tests call back into Python for every div, section and list: 1 ms of a scrapinghub
+# page's 10 ms. The same tests in one Python loop take 0.1 ms, and extract.main_text runs
+# trafilatura's other steps itself. The patterns are trafilatura 2.3.1's (RAW_TREE_PRUNE_XPATH
+# and REMOVE_COMMENTS_AND_LISTS_XPATH in its xpaths.py), tried as re:test tries them (search).
+SCROLL_NAME = re.compile(r"mvp-post-add-(?:box|wrap)|infinite-?scroll")
+APPENDED_POSTS_NAME = re.compile(r"mvp-post-add-(?:box|wrap)")
+SHARE_BUTTONS_CLASS = "elementor-share-buttons"
+COMMENTS_ID = re.compile(r"^(?:[Cc]omment(?!ary)|comol)")
+COMMENTS_BOX_ID = re.compile(r"^(?:[Cc]omment(?!ary)|comol|disqus_thread|dsq-comments)")
+COMMENTS_CLASS = re.compile(r"^[Cc]omment(?!ary)|(?:article|post)-comments")
+FORUM_POSTING = re.compile(r'"@type"\s*:\s*"DiscussionForumPosting"'
+                           r'|"@type"\s*:\s*\[[^\]]*"DiscussionForumPosting"')
+
+
+def drop_what_trafilatura_prunes_first(tree: Any) -> None:
+    """Delete from `tree` what trafilatura.extract prunes from a raw page, as it does: each
+    kind found in the whole tree, then deleted with its tail kept."""
+    from trafilatura.xml import delete_element
+
+    containers = ("div", "section", "aside")
+    scrolls = [element for element in tree.iter(*containers) if is_named(element, SCROLL_NAME)
+               and (element.find(".//h1") is None or is_named(element, APPENDED_POSTS_NAME))]
+    shares = [element for element in tree.iter(*containers)
+              if SHARE_BUTTONS_CLASS in (element.get("class") or "")]
+    for element in [*scrolls, *shares]:
+        delete_element(element)
+    if is_forum_thread(tree):
+        return
+    comments = [element for element in tree.iter("div", "list", "section", "details", "ol", "ul")
+                if is_comment_section(element)]
+    for element in comments:
+        delete_element(element)
+
+
+def is_named(element: Any, pattern: re.Pattern[str]) -> bool:
+    """Tell whether `pattern` is found in the element's id or in its class."""
+    return bool(pattern.search(element.get("id") or "") or pattern.search(element.get("class") or ""))
+
+
+def is_comment_section(element: Any) -> bool:
+    """Tell whether trafilatura takes `element` for a comment section (a list only by its own
+    name: disqus_thread and dsq-comments name the box around it)."""
+    if COMMENTS_CLASS.search(element.get("class") or ""):
+        return True
+    pattern = COMMENTS_ID if element.tag in ("ol", "ul") else COMMENTS_BOX_ID
+    return bool(pattern.search(element.get("id") or ""))
+
+
+def is_forum_thread(tree: Any) -> bool:
+    """Tell whether the page says in JSON-LD that it is a forum thread (trafilatura's test)."""
+    return any(script.text and FORUM_POSTING.search(script.text)
+               for script in tree.iterfind('.//script[@type="application/ld+json"]'))
+
+
 # Pages laid out with tables put a picture and its caption in one cell: <td><img>The core stage
 # of the first SLS ... (credit: NASA)</td>. Such a cell goes when its text reads like a sentence
 # (at least CAPTION_MIN_WORDS words) and is short (at most CAPTION_MAX_CHARS characters): a

@@ -110,14 +110,19 @@ def read_page(path: Path) -> bytes:
 
 def segment_with_fake_extract(monkeypatch: pytest.MonkeyPatch, fast_text: str,
                               full_text: str) -> tuple[list[str], list[bool]]:
-    """Segment a five-paragraph page with trafilatura.extract answering by its options' fast
-    setting; return the blocks' texts and the fast setting of each call."""
+    """Segment a five-paragraph page with the fast pass answering `fast_text` and the whole
+    cascade `full_text`; return the blocks' texts and the fast setting of each call."""
     calls: list[bool] = []
 
-    def extract(tree: Any, options: Any) -> str:
-        calls.append(options.fast)
-        return fast_text if options.fast else full_text
+    def main_text(tree: Any) -> str:  # the fast pass
+        calls.append(True)
+        return fast_text
 
+    def extract(tree: Any, options: Any) -> str:  # the whole cascade
+        calls.append(options.fast)
+        return full_text
+
+    monkeypatch.setattr("cleaner.extract.main_text", main_text)
     monkeypatch.setattr("trafilatura.extract", extract)
     page = f"<html><body><article>{ARTICLE}</article></body></html>"
     return [block.text for block in segment_html(page.encode()).blocks], calls
@@ -161,7 +166,7 @@ STORY = ["The council voted 7 to 2 on Tuesday to fund the bridge, ending a decad
 def segment_extracting(monkeypatch: pytest.MonkeyPatch, body: str, extracted: list[str]) -> list[str]:
     """Return the blocks of a page whose extraction gives `extracted`, as trafilatura gives
     the first chunk of a split body only."""
-    monkeypatch.setattr("trafilatura.extract", lambda tree, options: "\n".join(extracted))
+    monkeypatch.setattr("cleaner.extract.main_text", lambda tree: "\n".join(extracted))
     page = f"<html><body><article>{body}</article></body></html>"
     return [block.text for block in segment_html(page.encode()).blocks]
 
@@ -214,3 +219,91 @@ def test_paragraphs_before_the_first_extracted_one_go_below_the_headline(
     body = f"<h1>{HEADLINE}</h1>" + chunk("body-chunk", STORY[:1]) + chunk("body-chunk", STORY[1:3])
     texts = segment_extracting(monkeypatch, body, [HEADLINE, *STORY[1:3]])
     assert texts == [HEADLINE, *STORY[:3]]
+
+
+# main_text takes trafilatura.extract's steps one by one, its raw-page XPath passes done in
+# Python: the same elements must go, and main_text must give extract()'s text, on every page.
+STORY_HTML = "".join(f"<p>{text}</p>" for text in STORY)
+COMMENTS = "<p>Great article, thanks for writing it up in such detail for us all.</p>" * 3
+FORUM = '<script type="application/ld+json">{"@type": "DiscussionForumPosting"}</script>'
+# Each page, and whether trafilatura prunes something from it before extracting.
+PRUNED_FIRST_CASES = [
+    (f"<article>{STORY_HTML}</article><div id='comments'>{COMMENTS}</div>", True),
+    (f"<article>{STORY_HTML}</article><section class='post-comments'>{COMMENTS}</section>", True),
+    (f"<article>{STORY_HTML}</article><ol id='commentlist'><li>{COMMENTS}</li></ol>", True),
+    (f"<article>{STORY_HTML}</article><ol id='disqus_thread'><li>{COMMENTS}</li></ol>", False),
+    (f"<article>{STORY_HTML}</article><div id='commentary'>{COMMENTS}</div>", False),
+    (f"<article>{STORY_HTML}</article><div class='commentary'>{COMMENTS}</div>", False),
+    (f"<article>{STORY_HTML}</article><ul class='comments'><li>{COMMENTS}</li></ul>", True),
+    (f"<article>{STORY_HTML}</article><div id='dsq-comments'>{COMMENTS}</div>", True),
+    (f"{FORUM}<article>{STORY_HTML}</article><div id='comments'>{COMMENTS}</div>", False),
+    (f"<article>{STORY_HTML}</article><div class='infinite-scroll'>{STORY_HTML}</div>", True),
+    (f"<div class='infinite-scroll'><h1>{HEADLINE}</h1>{STORY_HTML}</div>", False),
+    (f"<div class='mvp-post-add-box'><h1>{HEADLINE}</h1>{STORY_HTML}</div>{STORY_HTML}", True),
+    (f"<article>{STORY_HTML}<div class='elementor-share-buttons'>Share</div>tail</article>", True),
+    (f"<p>{STORY[0]}</p>", False),  # short: extract()'s rescue
+    ("<div><span>Menu</span></div>", False),  # nothing to extract
+]
+
+
+def pruned_both_ways(data: bytes) -> tuple[Any, Any]:
+    """Return the page's tree pruned by trafilatura's raw-page XPath passes and by ours."""
+    from trafilatura.core import _forum_thread_page
+    from trafilatura.htmlprocessing import prune_unwanted_nodes
+    from trafilatura.xpaths import RAW_TREE_PRUNE_XPATH, REMOVE_COMMENTS_AND_LISTS_XPATH
+
+    from cleaner.prune import drop_what_trafilatura_prunes_first
+
+    theirs, ours = parse_html(data), parse_html(data)
+    if theirs is None:
+        return None, None
+    prune_unwanted_nodes(theirs, RAW_TREE_PRUNE_XPATH)
+    if not _forum_thread_page(theirs):
+        prune_unwanted_nodes(theirs, REMOVE_COMMENTS_AND_LISTS_XPATH)
+    drop_what_trafilatura_prunes_first(ours)
+    return theirs, ours
+
+
+def serialized(tree: Any) -> bytes:
+    import lxml.etree
+
+    return b"" if tree is None else bytes(lxml.etree.tostring(tree))
+
+
+def test_the_raw_page_passes_prune_what_trafilaturas_xpath_prunes() -> None:
+    for page, pruned in PRUNED_FIRST_CASES:
+        data = f"<html><body>{page}</body></html>".encode()
+        theirs, ours = pruned_both_ways(data)
+        assert serialized(ours) == serialized(theirs), page
+        assert (serialized(ours) != serialized(parse_html(data))) == pruned, page
+
+
+def test_main_text_gives_trafilaturas_text() -> None:
+    import trafilatura
+
+    from cleaner.extract import extraction_options, main_text
+    from cleaner.prune import drop_what_trafilatura_prunes_first
+
+    for page, _ in PRUNED_FIRST_CASES:
+        tree = parse_html(f"<html><body>{page}</body></html>".encode())
+        theirs = trafilatura.extract(tree, options=extraction_options()) or ""
+        drop_what_trafilatura_prunes_first(tree)
+        assert main_text(tree) == theirs, page
+
+
+def test_every_bench_page_is_pruned_and_extracted_as_trafilatura_does(shared_corpus: Path) -> None:
+    import trafilatura
+
+    from cleaner.extract import extraction_options, main_text
+
+    pages = sorted((shared_corpus / "html").rglob("*.html.gz"))
+    prune_differs, text_differs = [], []
+    for path in pages:
+        theirs, ours = pruned_both_ways(read_page(path))
+        if serialized(ours) != serialized(theirs):
+            prune_differs.append(path.name)
+        elif ours is not None and main_text(ours) != (
+                trafilatura.extract(theirs, options=extraction_options()) or ""):
+            text_differs.append(path.name)
+    assert len(pages) > 400
+    assert (prune_differs, text_differs) == ([], [])
