@@ -81,13 +81,16 @@ PARSE_CASES = [
 
 
 def same_tree(data: bytes) -> bool:
-    import lxml.etree
     import trafilatura
 
-    ours, theirs = parse_html(data), trafilatura.load_html(data)
-    if ours is None or theirs is None:
-        return ours is theirs
-    return bool(lxml.etree.tostring(ours) == lxml.etree.tostring(theirs))
+    return serialized(parse_html(data)) == serialized(trafilatura.load_html(data))
+
+
+def serialized(tree: Any) -> bytes:
+    """Return the tree as bytes (b"" for no tree: a parsed page never serializes to that)."""
+    import lxml.etree
+
+    return b"" if tree is None else bytes(lxml.etree.tostring(tree))
 
 
 def test_parse_html_gives_load_htmls_tree_for_awkward_pages() -> None:
@@ -262,12 +265,6 @@ def pruned_both_ways(data: bytes) -> tuple[Any, Any]:
         prune_unwanted_nodes(theirs, REMOVE_COMMENTS_AND_LISTS_XPATH)
     drop_what_trafilatura_prunes_first(ours)
     return theirs, ours
-
-
-def serialized(tree: Any) -> bytes:
-    import lxml.etree
-
-    return b"" if tree is None else bytes(lxml.etree.tostring(tree))
 
 
 def test_the_raw_page_passes_prune_what_trafilaturas_xpath_prunes() -> None:
